@@ -1,0 +1,320 @@
+"""Proximal Policy Optimization (Schulman et al. 2017), PPO-Clip and PPO-Penalty.
+
+Each update collects `num_steps` steps from `num_envs` envs, computes truncation-aware GAE
+advantages (`purerl.core.returns.gae`), then runs `num_epochs` passes of `num_minibatches`
+Adam steps on
+
+  clip:     L = -E[min(rho A, clip(rho, 1 - eps, 1 + eps) A)]
+  penalty:  L = -E[rho A] + beta * E[KL(pi_old(.|s) || pi(.|s))]
+
+plus `vf_coef` times the (optionally clipped) value loss, minus `ent_coef` times the
+entropy; rho = pi(a|s) / pi_old(a|s). With the penalty objective, beta adapts after every
+update toward `target_kl` (halved when KL < target/1.5, doubled when KL > 1.5 target).
+Advantages are normalised per minibatch; gradients clipped by global norm; the learning
+rate optionally annealed linearly to zero.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from purerl import envs
+from purerl.core import validation as V
+from purerl.core.returns import gae
+from purerl.core.rollout import episode_metrics, reset_envs, rollout
+from purerl.nets import ACTIVATIONS, ActorCritic
+from purerl.types import Agent
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """PPO hyper-parameters (defaults: a CartPole-ready setting)."""
+
+    total_timesteps: int = 150_000  # env steps of one training run (per seed)
+    num_envs: int = 8  # parallel envs
+    num_steps: int = 128  # steps per env per update (rollout length)
+    num_epochs: int = 4  # passes over each batch
+    num_minibatches: int = 4  # minibatches per pass; must divide num_envs * num_steps
+    learning_rate: float = 2.5e-4
+    anneal_lr: bool = True  # linear decay of the learning rate to 0
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    objective: str = "clip"  # "clip" | "penalty"
+    clip_eps: float = 0.2  # clip range of the ratio (and of the value, with clip_value)
+    clip_value: bool = False  # PPO2-style value clipping
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float = 0.01  # penalty: KL target of the adaptive coefficient
+    kl_coef: float = 1.0  # penalty: initial KL coefficient beta
+    kl_early_stop: bool = False  # clip: stop the epochs once approx KL > 1.5 target_kl
+    normalize_advantages: bool = True
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+    shared_torso: bool = False
+    log_std_init: float = 0.0  # continuous actions: initial log std of the Gaussian
+
+    def __post_init__(self):
+        c = "ppo.Config"
+        for name in ("total_timesteps", "num_envs", "num_steps", "num_epochs", "num_minibatches"):
+            V.check_int(c, name, getattr(self, name))
+        V.check_positive(c, "learning_rate", self.learning_rate)
+        V.check_unit(c, "gamma", self.gamma)
+        V.check_unit(c, "gae_lambda", self.gae_lambda)
+        V.check_choice(c, "objective", self.objective, {"clip", "penalty"})
+        V.check_positive(c, "clip_eps", self.clip_eps)
+        for name in ("ent_coef", "vf_coef", "kl_coef"):
+            V.check_positive(c, name, getattr(self, name), allow_zero=True)
+        V.check_positive(c, "max_grad_norm", self.max_grad_norm)
+        V.check_positive(c, "target_kl", self.target_kl)
+        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
+        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
+        batch = self.num_envs * self.num_steps
+        if batch % self.num_minibatches:
+            raise ValueError(
+                f"ppo.Config: the batch num_envs * num_steps = {batch} is not divisible by "
+                f"num_minibatches = {self.num_minibatches}"
+            )
+        if self.total_timesteps < batch:
+            raise ValueError(
+                f"ppo.Config: total_timesteps {self.total_timesteps} is less than one batch "
+                f"(num_envs * num_steps = {batch})"
+            )
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return self.total_timesteps // self.batch_size
+
+
+@struct.dataclass
+class State:
+    """PPO train state (a pytree)."""
+
+    params: dict
+    opt_state: optax.OptState
+    env_state: object  # [num_envs] batched env state
+    obs: jax.Array  # [num_envs, *obs_shape]
+    key: jax.Array
+    step: jax.Array  # updates done
+    kl_coef: jax.Array  # penalty objective's beta
+
+
+# ------------------------------------------------------------------- pure losses
+def clip_policy_loss(log_prob, old_log_prob, advantages, clip_eps):
+    """PPO-Clip surrogate (negated, to minimise). Shapes `[N]`.
+
+    Returns `(loss, clip_fraction)`.
+    """
+    ratio = jnp.exp(log_prob - old_log_prob)
+    unclipped = ratio * advantages
+    clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
+    loss = -jnp.mean(jnp.minimum(unclipped, clipped))
+    clip_fraction = jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32))
+    return loss, clip_fraction
+
+
+def penalty_policy_loss(log_prob, old_log_prob, advantages, kl, kl_coef):
+    """PPO-Penalty surrogate: `-E[rho A] + beta * E[KL(pi_old || pi)]`. `kl` is `[N]`."""
+    ratio = jnp.exp(log_prob - old_log_prob)
+    return -jnp.mean(ratio * advantages) + kl_coef * jnp.mean(kl)
+
+
+def value_loss(value, old_value, returns, clip_eps=None):
+    """`0.5 E[(V - R)^2]`, or PPO2's clipped version `0.5 E[max((V-R)^2, (Vclip-R)^2)]`."""
+    err = jnp.square(value - returns)
+    if clip_eps is not None:
+        v_clip = old_value + jnp.clip(value - old_value, -clip_eps, clip_eps)
+        err = jnp.maximum(err, jnp.square(v_clip - returns))
+    return 0.5 * jnp.mean(err)
+
+
+def approx_kl(log_prob, old_log_prob):
+    """Low-variance unbiased estimator of KL(pi_old || pi): E[(rho - 1) - log rho]."""
+    log_ratio = log_prob - old_log_prob
+    return jnp.mean(jnp.expm1(log_ratio) - log_ratio)
+
+
+def adapt_kl_coef(kl_coef, kl, target_kl):
+    """Schulman et al. (2017) sec. 4: halve beta when KL < target/1.5, double when > 1.5 target."""
+    kl_coef = jnp.where(kl < target_kl / 1.5, kl_coef / 2.0, kl_coef)
+    return jnp.where(kl > target_kl * 1.5, kl_coef * 2.0, kl_coef)
+
+
+def normalize(x, eps=1e-8):
+    return (x - x.mean()) / (x.std() + eps)
+
+
+def loss_fn(params, old_params, net, batch, kl_coef, config: Config):
+    """Total PPO loss on one minibatch; returns `(loss, aux metrics)`.
+
+    batch: dict of `[N, ...]` with `obs, action, log_prob, value, advantage, return`.
+    """
+    dist, value = net.apply(params, batch["obs"])
+    log_prob = dist.log_prob(batch["action"])
+    adv = batch["advantage"]
+    if config.normalize_advantages:
+        adv = normalize(adv)
+    if config.objective == "clip":
+        pg_loss, clip_frac = clip_policy_loss(log_prob, batch["log_prob"], adv, config.clip_eps)
+    else:
+        old_dist = net.apply(jax.lax.stop_gradient(old_params), batch["obs"], method="policy")
+        kl = old_dist.kl_divergence(dist)
+        pg_loss = penalty_policy_loss(log_prob, batch["log_prob"], adv, kl, kl_coef)
+        ratio = jnp.exp(log_prob - batch["log_prob"])
+        clip_frac = jnp.mean((jnp.abs(ratio - 1.0) > config.clip_eps).astype(jnp.float32))
+    v_loss = value_loss(
+        value, batch["value"], batch["return"], config.clip_eps if config.clip_value else None
+    )
+    entropy = jnp.mean(dist.entropy())
+    total = pg_loss + config.vf_coef * v_loss - config.ent_coef * entropy
+    aux = {
+        "loss/policy": pg_loss,
+        "loss/value": v_loss,
+        "entropy": entropy,
+        "approx_kl": approx_kl(log_prob, batch["log_prob"]),
+        "clip_fraction": clip_frac,
+    }
+    return total, aux
+
+
+# ------------------------------------------------------------------------- make
+def make(env, env_params, config: Config = Config()) -> Agent:
+    """Build PPO for `env` (from `purerl.make_env`). Raises ValueError on bad input."""
+    if not isinstance(config, Config):
+        raise ValueError(f"ppo.make expects a ppo.Config, got {type(config).__name__}")
+    discrete = envs.is_discrete(env, env_params)
+    action_dim = (
+        envs.num_actions(env, env_params) if discrete else envs.action_dim(env, env_params)
+    )
+    obs_shape = envs.obs_shape(env, env_params)
+    net = ActorCritic(
+        action_dim=action_dim,
+        discrete=discrete,
+        hidden_sizes=tuple(config.hidden_sizes),
+        activation=config.activation,
+        obs_ndim=len(obs_shape),
+        shared_torso=config.shared_torso,
+        log_std_init=config.log_std_init,
+    )
+    num_updates = config.num_updates
+    steps_per_update = config.num_epochs * config.num_minibatches
+    if config.anneal_lr:
+        lr = lambda count: config.learning_rate * (
+            1.0 - (count // steps_per_update) / num_updates
+        )
+    else:
+        lr = config.learning_rate
+    tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5))
+    T, B = config.num_steps, config.num_envs
+    mb_size = config.batch_size // config.num_minibatches
+
+    def init(key) -> State:
+        k_net, k_env, k_state = jax.random.split(key, 3)
+        obs, env_state = reset_envs(k_env, env, env_params, B)
+        params = net.init(k_net, obs[:1])
+        return State(
+            params=params,
+            opt_state=tx.init(params),
+            env_state=env_state,
+            obs=obs,
+            key=k_state,
+            step=jnp.zeros((), jnp.int32),
+            kl_coef=jnp.asarray(config.kl_coef, jnp.float32),
+        )
+
+    def update(state: State):
+        key, k_roll, k_learn = jax.random.split(state.key, 3)
+
+        def policy(obs, k):
+            dist, value = net.apply(state.params, obs)
+            action = dist.sample(seed=k)
+            return action, {"log_prob": dist.log_prob(action), "value": value}
+
+        env_state, obs, traj = rollout(
+            k_roll, env, env_params, policy, state.env_state, state.obs, T
+        )
+        v_tp1 = net.apply(state.params, traj.next_obs, method="value")
+        adv, ret = gae(
+            traj.reward,
+            traj.extras["value"],
+            v_tp1,
+            traj.terminated,
+            traj.truncated,
+            config.gamma,
+            config.gae_lambda,
+        )
+        flat = lambda x: x.reshape((T * B,) + x.shape[2:])
+        batch = {
+            "obs": flat(traj.obs),
+            "action": flat(traj.action),
+            "log_prob": flat(traj.extras["log_prob"]),
+            "value": flat(traj.extras["value"]),
+            "advantage": flat(adv),
+            "return": flat(ret),
+        }
+        old_params = state.params
+        grad_fn = jax.grad(loss_fn, has_aux=True)
+
+        def minibatch_step(carry, mb):
+            params, opt_state, stopped = carry
+            grads, aux = grad_fn(params, old_params, net, mb, state.kl_coef, config)
+            updates, new_opt = tx.update(grads, opt_state, params)
+            new_params = optax.apply_updates(params, updates)
+            if config.kl_early_stop and config.objective == "clip":
+                keep = lambda new, old: jax.tree.map(
+                    lambda n, o: jnp.where(stopped, o, n), new, old
+                )
+                new_params, new_opt = keep(new_params, params), keep(new_opt, opt_state)
+                stopped = stopped | (aux["approx_kl"] > 1.5 * config.target_kl)
+            return (new_params, new_opt, stopped), aux
+
+        def epoch(carry, k):
+            perm = jax.random.permutation(k, T * B)
+            mbs = jax.tree.map(
+                lambda x: x[perm].reshape((config.num_minibatches, mb_size) + x.shape[1:]),
+                batch,
+            )
+            return jax.lax.scan(minibatch_step, carry, mbs)
+
+        (params, opt_state, _), aux = jax.lax.scan(
+            epoch,
+            (state.params, state.opt_state, jnp.asarray(False)),
+            jax.random.split(k_learn, config.num_epochs),
+        )
+        kl_coef = state.kl_coef
+        if config.objective == "penalty":
+            old_dist = net.apply(old_params, batch["obs"], method="policy")
+            new_dist = net.apply(params, batch["obs"], method="policy")
+            kl = jnp.mean(old_dist.kl_divergence(new_dist))
+            kl_coef = adapt_kl_coef(kl_coef, kl, config.target_kl)
+        metrics = jax.tree.map(jnp.mean, aux)
+        metrics["approx_kl"] = jnp.mean(aux["approx_kl"][-1])  # last epoch
+        metrics["kl_coef"] = state.kl_coef
+        metrics["env_steps"] = (state.step + 1) * (T * B)
+        metrics.update(episode_metrics(traj.info))
+        new_state = State(
+            params=params,
+            opt_state=opt_state,
+            env_state=env_state,
+            obs=obs,
+            key=key,
+            step=state.step + 1,
+            kl_coef=kl_coef,
+        )
+        return new_state, metrics
+
+    def act(state: State, obs, key):
+        dist = net.apply(state.params, obs, method="policy")
+        return dist.mode()
+
+    return Agent(init, update, act, num_updates, env, env_params, config)

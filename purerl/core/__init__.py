@@ -1,0 +1,1 @@
+"""Pieces written once and shared by every algorithm."""

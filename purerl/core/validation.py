@@ -1,0 +1,65 @@
+"""Config validation helpers: clear `ValueError`s at `Config`/`make` time, before tracing.
+
+Float hyper-parameters may be traced (a `vmap` over learning rates builds the config inside
+the mapped function); checks on traced values are skipped, never turned into errors.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+
+
+def is_traced(x: Any) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+def _concrete(x):
+    return None if is_traced(x) else x
+
+
+def check_positive(cls: str, name: str, value: Any, allow_zero: bool = False) -> None:
+    v = _concrete(value)
+    if v is None:
+        return
+    try:
+        fv = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{cls}.{name} must be a number, got {value!r}") from None
+    if not math.isfinite(fv) or fv < 0 or (fv == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{cls}.{name} must be finite and {bound}, got {value!r}")
+
+
+def check_unit(cls: str, name: str, value: Any, closed_low=True, closed_high=True) -> None:
+    v = _concrete(value)
+    if v is None:
+        return
+    fv = float(v)
+    lo_ok = fv >= 0 if closed_low else fv > 0
+    hi_ok = fv <= 1 if closed_high else fv < 1
+    if not (math.isfinite(fv) and lo_ok and hi_ok):
+        lo = "[" if closed_low else "("
+        hi = "]" if closed_high else ")"
+        raise ValueError(f"{cls}.{name} must lie in {lo}0, 1{hi}, got {value!r}")
+
+
+def check_int(cls: str, name: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(
+            f"{cls}.{name} must be a Python int (it fixes array shapes), got {value!r}"
+        )
+    if value < minimum:
+        raise ValueError(f"{cls}.{name} must be >= {minimum}, got {value}")
+
+
+def check_choice(cls: str, name: str, value: Any, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{cls}.{name} must be one of {sorted(choices)}, got {value!r}")
+
+
+def check_sizes(cls: str, name: str, value: Any) -> None:
+    if not all(isinstance(h, int) and h > 0 for h in value):
+        raise ValueError(f"{cls}.{name} must be a sequence of positive ints, got {value!r}")

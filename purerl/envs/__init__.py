@@ -1,0 +1,41 @@
+"""Environments: `make_env` over gymnax (or your own envs) and pure wrappers."""
+
+from purerl.envs.core import (
+    REGISTRY,
+    action_dim,
+    action_shape,
+    env_name,
+    is_discrete,
+    make_env,
+    num_actions,
+    obs_shape,
+    register,
+    registered_envs,
+)
+from purerl.envs.wrappers import (
+    EpisodeStatistics,
+    NormalizeObservation,
+    NormalizeReward,
+    RescaleAction,
+    Wrapper,
+    inherit_statistics,
+)
+
+__all__ = [
+    "REGISTRY",
+    "EpisodeStatistics",
+    "NormalizeObservation",
+    "NormalizeReward",
+    "RescaleAction",
+    "Wrapper",
+    "action_dim",
+    "action_shape",
+    "env_name",
+    "inherit_statistics",
+    "is_discrete",
+    "make_env",
+    "num_actions",
+    "obs_shape",
+    "register",
+    "registered_envs",
+]

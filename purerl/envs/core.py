@@ -1,0 +1,123 @@
+"""`make_env`: gymnax (or your own) environments with the wrappers every algorithm needs."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+import gymnax
+import jax
+import numpy as np
+from gymnax.environments import environment, spaces
+
+from purerl.envs import wrappers as w
+
+# purerl's own environments (goal-conditioned envs, ...) register here: id -> factory
+# returning `(env, default_params)`.
+REGISTRY: dict[str, Callable[..., tuple[Any, Any]]] = {}
+
+
+def register(env_id: str, factory: Callable[..., tuple[Any, Any]]) -> None:
+    """Register a purerl environment id; `factory(**kwargs) -> (env, env_params)`."""
+    REGISTRY[env_id] = factory
+
+
+def registered_envs() -> list[str]:
+    """Every id `make_env` accepts: gymnax's and purerl's own."""
+    return sorted(set(gymnax.registered_envs) | set(REGISTRY))
+
+
+def _base_env(env_id, env_params, kwargs):
+    if isinstance(env_id, str):
+        if env_id in REGISTRY:
+            env, default = REGISTRY[env_id](**kwargs)
+        elif env_id in gymnax.registered_envs:
+            env, default = gymnax.make(env_id, **kwargs)
+        else:
+            close = difflib.get_close_matches(env_id, registered_envs(), n=5, cutoff=0.5)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise ValueError(
+                f"Unknown environment id {env_id!r}.{hint} "
+                "(purerl.envs.registered_envs() lists every id.)"
+            )
+        return env, default if env_params is None else env_params
+    if isinstance(env_id, environment.Environment | w.Wrapper) or hasattr(env_id, "step"):
+        if kwargs:
+            raise ValueError("make_env: keyword arguments only apply to an env id string")
+        env = env_id
+        return env, env.default_params if env_params is None else env_params
+    raise ValueError(
+        f"make_env expects an env id string or a gymnax Environment, got {type(env_id).__name__}"
+    )
+
+
+def make_env(
+    env_id: str | environment.Environment,
+    env_params: Any = None,
+    *,
+    normalize_obs: bool = False,
+    normalize_reward: bool = False,
+    reward_gamma: float = 0.99,
+    **kwargs,
+) -> tuple[Any, Any]:
+    """Build an environment with purerl's standard wrappers.
+
+    Args:
+      env_id: a gymnax id (`"CartPole-v1"`, ...), a purerl id, or a gymnax `Environment`
+        instance of your own.
+      env_params: env parameters; None takes the env's defaults.
+      normalize_obs: running mean/std observation normalisation (statistics in the state).
+      normalize_reward: scale rewards by the running std of the discounted return.
+      reward_gamma: discount of that return.
+      **kwargs: passed to `gymnax.make` (or to the purerl env's factory).
+
+    Returns:
+      `(env, env_params)`. Wrappers, innermost first: continuous actions rescaled from
+      [-1, 1] to the env's bounds; episode statistics (raw rewards); observation and reward
+      normalisation when asked for.
+
+    Raises:
+      ValueError: an unknown env id (naming close matches).
+    """
+    env, params = _base_env(env_id, env_params, kwargs)
+    if isinstance(env.action_space(params), spaces.Box):
+        env = w.RescaleAction(env)
+    env = w.EpisodeStatistics(env)
+    if normalize_obs:
+        env = w.NormalizeObservation(env)
+    if normalize_reward:
+        env = w.NormalizeReward(env, gamma=reward_gamma)
+    return env, params
+
+
+# ------------------------------------------------------------------ space helpers
+def is_discrete(env, env_params) -> bool:
+    return isinstance(env.action_space(env_params), spaces.Discrete)
+
+
+def num_actions(env, env_params) -> int:
+    space = env.action_space(env_params)
+    if not isinstance(space, spaces.Discrete):
+        raise ValueError(f"{env_name(env)} has a continuous action space {space}")
+    return int(space.n)
+
+
+def action_dim(env, env_params) -> int:
+    space = env.action_space(env_params)
+    return int(np.prod(space.shape)) if space.shape else 1
+
+
+def action_shape(env, env_params) -> tuple[int, ...]:
+    return tuple(env.action_space(env_params).shape)
+
+
+def obs_shape(env, env_params) -> tuple[int, ...]:
+    """Observation shape, read off a reset (robust to wrappers)."""
+    obs, _ = jax.eval_shape(lambda k: env.reset(k, env_params), jax.random.key(0))
+    return tuple(obs.shape)
+
+
+def env_name(env) -> str:
+    e = env.unwrapped if isinstance(env, w.Wrapper) else env
+    return getattr(e, "name", type(e).__name__)
