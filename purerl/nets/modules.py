@@ -9,6 +9,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from purerl.nets.init import orthogonal
+
 ACTIVATIONS: dict[str, Callable] = {
     "tanh": jnp.tanh,
     "relu": nn.relu,
@@ -27,7 +29,7 @@ def get_activation(name: str) -> Callable:
 
 
 def _ortho(scale: float):
-    return nn.initializers.orthogonal(scale)
+    return orthogonal(scale)
 
 
 class MLP(nn.Module):
