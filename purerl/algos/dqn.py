@@ -141,7 +141,7 @@ def td_loss(q_tm1, a_tm1, target, delta=1.0):
     """Huber loss between `Q(s, a)` (from `q_tm1 [N, A]`, `a_tm1 [N]`) and fixed targets."""
     q_sa = jnp.take_along_axis(q_tm1, a_tm1[:, None].astype(jnp.int32), axis=-1)[:, 0]
     target = jax.lax.stop_gradient(target)
-    return jnp.mean(optax.huber_loss(q_sa, target, delta)), q_sa
+    return jnp.mean(optax.huber_loss(q_sa, target, delta=delta)), q_sa
 
 
 def polyak(target, online, tau):

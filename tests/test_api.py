@@ -1,0 +1,159 @@
+"""Public API, the Agent contract, vmap semantics and input validation."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import purerl
+from purerl.algos import dqn, ppo
+
+
+def test_public_api_names():
+    for name in purerl.__all__:
+        assert hasattr(purerl, name), name
+    for mod in (ppo, dqn):
+        assert {"Config", "State", "make"} <= set(dir(mod))
+
+
+SMALL = {
+    "ppo": lambda: ppo.Config(num_envs=4, num_steps=16, num_minibatches=2, total_timesteps=640),
+    "dqn": lambda: dqn.Config(
+        num_envs=2, learning_starts=8, buffer_size=256, batch_size=8, total_timesteps=100
+    ),
+}
+MODULES = {"ppo": ppo, "dqn": dqn}
+
+
+@pytest.fixture(scope="module")
+def cartpole():
+    return purerl.make_env("CartPole-v1")
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_second_update_does_not_retrace(algo, cartpole):
+    env, params = cartpole
+    agent = MODULES[algo].make(env, params, SMALL[algo]())
+    traces = []
+
+    def counted(state):
+        traces.append(1)
+        return agent.update(state)
+
+    update = jax.jit(counted)
+    state = agent.init(jax.random.key(0))
+    for _ in range(3):
+        state, metrics = update(state)
+    assert len(traces) == 1
+    assert update._cache_size() == 1
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_vmap_over_seeds_equals_separate_runs(algo, cartpole):
+    env, params = cartpole
+    agent = MODULES[algo].make(env, params, SMALL[algo]())
+    keys = jax.random.split(jax.random.key(42), 4)
+    run = lambda k: purerl.train(agent, k, num_updates=3)
+    v_states, v_metrics = jax.jit(jax.vmap(run))(keys)
+    for i in range(4):
+        s, m = run(keys[i])
+        for a, b in zip(jax.tree.leaves(s.params), jax.tree.leaves(v_states.params), strict=True):
+            np.testing.assert_allclose(a, b[i], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(m["env_steps"], v_metrics["env_steps"][i])
+
+
+def test_learning_rate_sweep_is_one_compile(cartpole):
+    env, params = cartpole
+    base = SMALL["ppo"]()
+    traces = []
+
+    def run(lr, key):
+        traces.append(1)
+        agent = ppo.make(env, params, dataclasses.replace(base, learning_rate=lr))
+        return purerl.train(agent, key, num_updates=2)
+
+    lrs = jnp.array([1e-4, 1e-3, 1e-2])
+    states, metrics = jax.jit(jax.vmap(run, in_axes=(0, None)))(lrs, jax.random.key(0))
+    assert len(traces) == 1
+    assert metrics["loss/value"].shape == (3, 2)
+    p = [jax.tree.leaves(states.params)[0][i] for i in range(3)]
+    assert not np.allclose(p[0], p[2])  # different learning rates, different params
+
+
+def test_metrics_are_flat_scalars_with_standard_keys(cartpole):
+    env, params = cartpole
+    agent = ppo.make(env, params, SMALL["ppo"]())
+    _, metrics = purerl.train(agent, jax.random.key(0))
+    assert {"env_steps", "episode_return", "episode_length", "loss/policy", "loss/value",
+            "entropy", "approx_kl", "clip_fraction", "kl_coef", "finite"} <= set(metrics)
+    for v in metrics.values():
+        assert v.shape == (agent.num_updates,)
+    np.testing.assert_array_equal(metrics["env_steps"], 64 * np.arange(1, agent.num_updates + 1))
+
+
+def test_evaluate_returns_one_value_per_episode(cartpole):
+    env, params = cartpole
+    agent = ppo.make(env, params, SMALL["ppo"]())
+    state = agent.init(jax.random.key(0))
+    returns = purerl.evaluate(agent, state, jax.random.key(1), num_episodes=5)
+    assert returns.shape == (5,)
+    assert bool(jnp.all((returns >= 1) & (returns <= 500)))
+
+
+def test_train_continues_from_state(cartpole):
+    env, params = cartpole
+    agent = ppo.make(env, params, SMALL["ppo"]())
+    s_full, m_full = purerl.train(agent, jax.random.key(3), num_updates=4)
+    s_half, _ = purerl.train(agent, jax.random.key(3), num_updates=2)
+    s_rest, m_rest = purerl.train(agent, num_updates=2, state=s_half)
+    for a, b in zip(jax.tree.leaves(s_full.params), jax.tree.leaves(s_rest.params), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(m_full["loss/value"][2:], m_rest["loss/value"])
+
+
+def test_nonfinite_loss_halts_training(cartpole):
+    env, params = cartpole
+    agent = ppo.make(env, params, SMALL["ppo"]())
+
+    def poisoned_update(state):
+        state, metrics = agent.update(state)
+        bad = state.step >= 2
+        metrics["loss/value"] = jnp.where(bad, jnp.nan, metrics["loss/value"])
+        return state, metrics
+
+    agent_bad = agent._replace(update=poisoned_update)
+    state, metrics = purerl.train(agent_bad, jax.random.key(0), num_updates=5)
+    np.testing.assert_array_equal(metrics["halted"], [0, 1, 1, 1, 1])
+    assert int(state.step) == 1  # the state after the last finite update
+
+
+# ------------------------------------------------------------------ validation
+def test_dqn_rejects_continuous_actions():
+    env, params = purerl.make_env("Pendulum-v1")
+    with pytest.raises(ValueError, match="discrete action space"):
+        dqn.make(env, params, dqn.Config())
+
+
+def test_unknown_env_id():
+    with pytest.raises(ValueError, match="Did you mean: CartPole-v1"):
+        purerl.make_env("Cartpole-v1")
+
+
+@pytest.mark.parametrize("mod", [ppo, dqn])
+def test_negative_learning_rate(mod):
+    with pytest.raises(ValueError, match="learning_rate"):
+        mod.Config(learning_rate=-1e-3)
+
+
+def test_minibatches_must_divide_batch():
+    with pytest.raises(ValueError, match="not divisible by num_minibatches"):
+        ppo.Config(num_envs=3, num_steps=10, num_minibatches=4)
+
+
+def test_shape_fields_must_be_ints():
+    with pytest.raises(ValueError, match="num_envs"):
+        ppo.Config(num_envs=4.0)
+    with pytest.raises(ValueError, match="objective"):
+        ppo.Config(objective="trust-region")
