@@ -86,8 +86,18 @@ def test_metrics_are_flat_scalars_with_standard_keys(cartpole):
     env, params = cartpole
     agent = ppo.make(env, params, SMALL["ppo"]())
     _, metrics = purerl.train(agent, jax.random.key(0))
-    assert {"env_steps", "episode_return", "episode_length", "loss/policy", "loss/value",
-            "entropy", "approx_kl", "clip_fraction", "kl_coef", "finite"} <= set(metrics)
+    assert {
+        "env_steps",
+        "episode_return",
+        "episode_length",
+        "loss/policy",
+        "loss/value",
+        "entropy",
+        "approx_kl",
+        "clip_fraction",
+        "kl_coef",
+        "finite",
+    } <= set(metrics)
     for v in metrics.values():
         assert v.shape == (agent.num_updates,)
     np.testing.assert_array_equal(metrics["env_steps"], 64 * np.arange(1, agent.num_updates + 1))

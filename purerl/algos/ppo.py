@@ -193,9 +193,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     if not isinstance(config, Config):
         raise ValueError(f"ppo.make expects a ppo.Config, got {type(config).__name__}")
     discrete = envs.is_discrete(env, env_params)
-    action_dim = (
-        envs.num_actions(env, env_params) if discrete else envs.action_dim(env, env_params)
-    )
+    action_dim = envs.num_actions(env, env_params) if discrete else envs.action_dim(env, env_params)
     obs_shape = envs.obs_shape(env, env_params)
     net = ActorCritic(
         action_dim=action_dim,
@@ -209,9 +207,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     num_updates = config.num_updates
     steps_per_update = config.num_epochs * config.num_minibatches
     if config.anneal_lr:
-        lr = lambda count: config.learning_rate * (
-            1.0 - (count // steps_per_update) / num_updates
-        )
+        lr = lambda count: config.learning_rate * (1.0 - (count // steps_per_update) / num_updates)
     else:
         lr = config.learning_rate
     tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5))

@@ -32,7 +32,8 @@ def _to_host(state):
     out = []
     for x in leaves:
         if _is_key(x):
-            out.append({"key_impl": str(jax.random.key_impl(x)), "data": np.asarray(jax.random.key_data(x))})
+            impl = str(jax.random.key_impl(x))
+            out.append({"key_impl": impl, "data": np.asarray(jax.random.key_data(x))})
         else:
             out.append({"data": np.asarray(x)})
     return out

@@ -93,9 +93,7 @@ def run(
     metrics = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
     eval_keys = jax.random.split(jax.random.key(seed + 1), num_seeds)
     eval_returns = np.asarray(
-        jax.jit(jax.vmap(lambda s, k: evaluate(agent, s, k, num_eval_episodes)))(
-            states, eval_keys
-        )
+        jax.jit(jax.vmap(lambda s, k: evaluate(agent, s, k, num_eval_episodes)))(states, eval_keys)
     )
     files = {
         "metrics": _write_csv(os.path.join(out, "metrics.csv"), metrics),

@@ -174,9 +174,7 @@ def n_step_targets(
     return g
 
 
-def td_target(
-    r_t: Array, v_tp1: Array, terminated_t: Array, gamma: float | Array
-) -> Array:
+def td_target(r_t: Array, v_tp1: Array, terminated_t: Array, gamma: float | Array) -> Array:
     """One-step TD target `r_t + gamma * (1 - terminated_t) * v_tp1` (any shape).
 
     Truncated steps bootstrap: `v_tp1` must be the value of the true next observation.

@@ -20,9 +20,7 @@ _JIT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _finite(metrics: Metrics) -> jax.Array:
-    leaves = [
-        v for v in metrics.values() if jnp.issubdtype(jnp.asarray(v).dtype, jnp.floating)
-    ]
+    leaves = [v for v in metrics.values() if jnp.issubdtype(jnp.asarray(v).dtype, jnp.floating)]
     if not leaves:
         return jnp.asarray(True)
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in leaves]))
@@ -58,9 +56,7 @@ def _train_impl(
             )
         return (new_state, halted), metrics
 
-    (state, _), metrics = jax.lax.scan(
-        body, (state, jnp.asarray(False)), jnp.arange(num_updates)
-    )
+    (state, _), metrics = jax.lax.scan(body, (state, jnp.asarray(False)), jnp.arange(num_updates))
     return state, metrics
 
 

@@ -45,8 +45,9 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1):
         q = _gram_schmidt(a)
         if n_rows < n_cols:
             q = q.T
-        q = q.reshape(tuple(s for i, s in enumerate(shape) if i != column_axis % len(shape))
-                      + (n_cols,))
+        q = q.reshape(
+            tuple(s for i, s in enumerate(shape) if i != column_axis % len(shape)) + (n_cols,)
+        )
         q = jnp.moveaxis(q, -1, column_axis)
         return (scale * q).astype(dtype)
 

@@ -21,8 +21,12 @@ def _leaves_equal(a, b):
     "mod,config",
     [
         (ppo, ppo.Config(num_envs=4, num_steps=16, num_minibatches=2, total_timesteps=640)),
-        (dqn, dqn.Config(num_envs=2, learning_starts=8, buffer_size=64, batch_size=8,
-                         total_timesteps=40)),
+        (
+            dqn,
+            dqn.Config(
+                num_envs=2, learning_starts=8, buffer_size=64, batch_size=8, total_timesteps=40
+            ),
+        ),
     ],
 )
 def test_round_trip_and_bit_identical_resume(tmp_path, mod, config):
@@ -43,7 +47,8 @@ def test_round_trip_and_bit_identical_resume(tmp_path, mod, config):
 def test_save_is_atomic_and_leaves_no_temp_files(tmp_path, monkeypatch):
     state = {"w": jnp.arange(3.0), "key": jax.random.key(1)}
     path = checkpoint.save(tmp_path / "c.ckpt", state)
-    before = open(path, "rb").read()
+    with open(path, "rb") as f:
+        before = f.read()
 
     def boom(*a, **k):
         raise OSError("disk full")
@@ -51,7 +56,8 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
         checkpoint.save(path, {"w": jnp.zeros(3), "key": jax.random.key(2)})
-    assert open(path, "rb").read() == before  # the old checkpoint is intact
+    with open(path, "rb") as f:
+        assert f.read() == before  # the old checkpoint is intact
     assert os.listdir(tmp_path) == ["c.ckpt"]  # and no temporary file is left
 
 

@@ -27,10 +27,8 @@ def slow_gae(r, v, v_tp1, term, trunc, gamma, lam):
         for t in reversed(range(T)):
             boot = 0.0 if term[t, b] else v_tp1[t, b]
             delta = r[t, b] + gamma * boot - v[t, b]
-            if term[t, b] or trunc[t, b] or t == T - 1:
-                a = delta
-            else:
-                a = delta + gamma * lam * a
+            episode_ends = term[t, b] or trunc[t, b] or t == T - 1
+            a = delta if episode_ends else delta + gamma * lam * a
             adv[t, b] = a
     return adv, adv + v
 
@@ -125,9 +123,7 @@ def test_episode_returns_whole_episode_weight():
     r = jnp.array([1.0, 2.0, 3.0, 4.0, 5.0])
     term = jnp.array([False, True, False, False, False])
     trunc = jnp.array([False, False, False, True, False])
-    np.testing.assert_allclose(
-        R.episode_returns(r, term, trunc), [3.0, 3.0, 7.0, 7.0, 5.0]
-    )
+    np.testing.assert_allclose(R.episode_returns(r, term, trunc), [3.0, 3.0, 7.0, 7.0, 5.0])
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -15,8 +15,14 @@ def test_unknown_env_id_names_close_matches():
 
 
 def test_every_gymnax_id_builds():
-    for env_id in ["CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCarContinuous-v0",
-                   "Breakout-MinAtar", "Catch-bsuite"]:
+    for env_id in [
+        "CartPole-v1",
+        "Pendulum-v1",
+        "Acrobot-v1",
+        "MountainCarContinuous-v0",
+        "Breakout-MinAtar",
+        "Catch-bsuite",
+    ]:
         env, params = purerl.make_env(env_id)
         obs, state = env.reset(jax.random.key(0), params)
         assert obs.shape == envs.obs_shape(env, params)

@@ -1,0 +1,95 @@
+"""PPO: loss kernels against hand-computed values, and learning tests with thresholds."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import purerl
+from purerl.algos import ppo
+
+
+def test_clip_policy_loss_hand_computed():
+    old = jnp.log(jnp.array([0.5, 0.5, 0.5, 0.5]))
+    new = jnp.log(jnp.array([0.75, 0.25, 0.55, 0.5]))  # ratios 1.5, 0.5, 1.1, 1.0
+    adv = jnp.array([1.0, 1.0, -1.0, 2.0])
+    loss, frac = ppo.clip_policy_loss(new, old, adv, 0.2)
+    # min(1.5, 1.2)*1 = 1.2; min(0.5, 0.8)*1 = 0.5; min(-1.1, -1.1) = -1.1; 1.0*2 = 2
+    assert float(loss) == pytest.approx(-(1.2 + 0.5 - 1.1 + 2.0) / 4, rel=1e-5)
+    assert float(frac) == pytest.approx(0.5)
+
+
+def test_penalty_loss_and_adaptive_coefficient():
+    lp = jnp.log(jnp.array([0.6, 0.4]))
+    old = jnp.log(jnp.array([0.5, 0.5]))
+    adv = jnp.array([1.0, -1.0])
+    kl = jnp.array([0.02, 0.04])
+    loss = ppo.penalty_policy_loss(lp, old, adv, kl, 2.0)
+    assert float(loss) == pytest.approx(-(1.2 - 0.8) / 2 + 2.0 * 0.03, rel=1e-5)
+    assert float(ppo.adapt_kl_coef(1.0, 0.001, 0.01)) == 0.5  # KL < target / 1.5: halve
+    assert float(ppo.adapt_kl_coef(1.0, 0.02, 0.01)) == 2.0  # KL > 1.5 target: double
+    assert float(ppo.adapt_kl_coef(1.0, 0.01, 0.01)) == 1.0
+
+
+def test_value_loss_clipping():
+    v, old, ret = jnp.array([2.0]), jnp.array([0.0]), jnp.array([3.0])
+    assert float(ppo.value_loss(v, old, ret)) == pytest.approx(0.5)
+    # clipped value 0.2 is further from 3 than 2: the max picks (0.2 - 3)^2
+    assert float(ppo.value_loss(v, old, ret, 0.2)) == pytest.approx(0.5 * 2.8**2)
+
+
+def test_approx_kl_matches_exact_kl_in_expectation():
+    p = jnp.array([0.2, 0.5, 0.3])
+    q = jnp.array([0.3, 0.4, 0.3])
+    a = jax.random.categorical(jax.random.key(0), jnp.log(p), shape=(200_000,))
+    est = ppo.approx_kl(jnp.log(q)[a], jnp.log(p)[a])
+    exact = jnp.sum(p * jnp.log(p / q))
+    assert float(est) == pytest.approx(float(exact), rel=0.05)
+
+
+def _train_eval(env, params, config, num_seeds, seed=0, episodes=16):
+    agent = ppo.make(env, params, config)
+    keys = jax.random.split(jax.random.key(seed), num_seeds)
+    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
+    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, episodes)))(
+        states, jax.random.split(jax.random.key(seed + 1000), num_seeds)
+    )
+    assert bool(jnp.all(metrics["finite"] == 1))
+    return np.asarray(returns).mean(axis=1)
+
+
+@pytest.mark.learning
+def test_ppo_clip_solves_cartpole():
+    env, params = purerl.make_env("CartPole-v1")
+    returns = _train_eval(env, params, ppo.Config(total_timesteps=150_000), num_seeds=8)
+    assert returns.mean() >= 475, returns
+    assert returns.min() >= 400, returns
+
+
+PENDULUM = ppo.Config(
+    num_envs=100,
+    num_steps=100,
+    num_epochs=10,
+    num_minibatches=10,
+    learning_rate=1e-3,
+    max_grad_norm=10.0,
+    gamma=0.995,
+    ent_coef=0.0,
+    activation="swish",
+    total_timesteps=500_000,
+)
+
+
+@pytest.mark.learning
+def test_ppo_clip_pendulum():
+    env, params = purerl.make_env("Pendulum-v1", normalize_obs=True)
+    returns = _train_eval(env, params, PENDULUM, num_seeds=4)
+    assert returns.mean() >= -300, returns
+
+
+@pytest.mark.learning
+def test_ppo_penalty_cartpole():
+    env, params = purerl.make_env("CartPole-v1")
+    config = ppo.Config(objective="penalty", total_timesteps=150_000)
+    returns = _train_eval(env, params, config, num_seeds=4)
+    assert returns.mean() >= 450, returns
