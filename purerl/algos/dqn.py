@@ -53,6 +53,7 @@ class Config:
     train_frequency: int = 1  # env steps per env between learning phases
     gradient_steps: int = 5  # gradient steps per learning phase
     double_dqn: bool = True
+    loss: str = "huber"  # "huber" (Mnih et al. 2015) | "mse"
     max_grad_norm: float = 10.0
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "swish"
@@ -80,6 +81,7 @@ class Config:
         V.check_positive(c, "max_grad_norm", self.max_grad_norm)
         V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
         V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
+        V.check_choice(c, "loss", self.loss, {"huber", "mse"})
         if self.batch_size > self.buffer_size:
             raise ValueError(
                 f"dqn.Config: batch_size {self.batch_size} > buffer_size {self.buffer_size}"
@@ -139,10 +141,13 @@ def q_targets(q_next_target, q_next_online, r_t, terminated_t, gamma, double_dqn
     return td_target(r_t, v_tp1, terminated_t, gamma)
 
 
-def td_loss(q_tm1, a_tm1, target, delta=1.0):
-    """Huber loss between `Q(s, a)` (from `q_tm1 [N, A]`, `a_tm1 [N]`) and fixed targets."""
+def td_loss(q_tm1, a_tm1, target, delta=1.0, kind="huber"):
+    """Huber (or `0.5 * squared`) loss between `Q(s, a)` (from `q_tm1 [N, A]`, `a_tm1 [N]`)
+    and fixed targets. Returns `(loss, Q(s, a))`."""
     q_sa = jnp.take_along_axis(q_tm1, a_tm1[:, None].astype(jnp.int32), axis=-1)[:, 0]
     target = jax.lax.stop_gradient(target)
+    if kind == "mse":
+        return jnp.mean(optax.l2_loss(q_sa, target)), q_sa
     return jnp.mean(optax.huber_loss(q_sa, target, delta=delta)), q_sa
 
 
@@ -215,7 +220,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             config.gamma,
             config.double_dqn,
         )
-        loss, q_sa = td_loss(q, batch["action"], target)
+        loss, q_sa = td_loss(q, batch["action"], target, kind=config.loss)
         return loss, q_sa.mean()
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)

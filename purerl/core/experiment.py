@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from purerl.core.checkpoint import save
@@ -169,7 +168,3 @@ def _plot(path, metrics, title):
     plt.close(fig)
     return path
 
-
-def tree_stack(trees):
-    """Stack a list of pytrees leaf-wise along a new leading axis."""
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
