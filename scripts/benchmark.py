@@ -1,0 +1,540 @@
+"""Benchmark purerl against rejax (PPO and DQN on gymnax CartPole-v1, rejax's settings).
+
+    python scripts/benchmark.py [--algos ppo dqn] [--seeds 1 8] [--out benchmarks/results.json]
+                                [--skip-rejax] [--total-timesteps N]
+
+For each algorithm and seed count (1 seed: `jit(train)`; n seeds: `jit(vmap(train))`) it
+measures, for each library: the ahead-of-time compile time (trace + lower + compile), the
+train wall time without compilation, env steps/s (seeds * env steps trained / train time),
+and the final mean return. Every measurement runs in a fresh subprocess, one at a time, with
+an environment holding only PATH (and XLA_FLAGS, when set, unchanged for both libraries):
+purerl from this interpreter, rejax from its own virtual env `benchmarks/.venv-rejax`
+(created on first use; rejax 0.1.3 needs gymnax 0.0.9's old step API, purerl gymnax 1.x).
+
+rejax evaluates 128 greedy episodes every `eval_freq` env steps inside its train function,
+so it runs twice: with its published `eval_freq` ("rejax") and with a single final
+evaluation (`eval_freq = total_timesteps`, no initial evaluation: "rejax (1 eval)"). purerl
+trains without evaluation; its final return is `purerl.evaluate` over 128 episodes per seed
+(timed separately, `eval_s` in the JSON).
+
+Steps to return 475: purerl, the first update whose training `episode_return` (mean over
+seeds) reaches 475; rejax, the first evaluation whose mean return reaches 475 (default
+`eval_freq` only). The wall time to it is estimated as the fraction of the run's env steps
+times the train time (updates cost about the same; DQN's updates before `learning_starts`
+are cheaper, so for DQN it is an upper bound).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REJAX_VENV = ROOT / "benchmarks" / ".venv-rejax"
+REJAX_REQUIREMENTS = ["rejax==0.1.3", "gymnax==0.0.9"]
+ENV_ID = "CartPole-v1"
+THRESHOLD = 475.0
+EVAL_EPISODES = 128  # rejax's evaluation size; purerl uses the same
+CURVE_POINTS = 100  # learning-curve points kept in the JSON
+
+# purerl configs matching rejax's configs/gymnax/cartpole.yaml (total_timesteps set at run time)
+PURERL_CONFIGS = {
+    "ppo": dict(
+        num_envs=5,
+        num_steps=100,
+        num_epochs=5,
+        num_minibatches=5,
+        learning_rate=7.5e-4,
+        max_grad_norm=0.5,
+        gamma=0.99,
+        gae_lambda=0.95,
+        clip_eps=0.2,
+        ent_coef=0.01,
+        vf_coef=0.5,
+        activation="tanh",
+        anneal_lr=False,
+        hidden_sizes=[64, 64],
+    ),
+    "dqn": dict(
+        num_envs=10,
+        buffer_size=50_000,
+        batch_size=100,
+        learning_starts=5_000,
+        learning_rate=1e-3,
+        gamma=0.99,
+        target_update_interval=10,
+        tau=0.02,
+        epsilon_start=1.0,
+        epsilon_end=0.05,
+        exploration_fraction=0.5,
+        train_frequency=1,
+        gradient_steps=5,
+        double_dqn=True,
+        loss="mse",  # rejax regresses with optax.l2_loss
+        dueling=True,
+        activation="swish",
+        max_grad_norm=10.0,
+        hidden_sizes=[64, 64],
+    ),
+}
+
+# rejax's configs/gymnax/cartpole.yaml (total_timesteps and eval_freq set at run time)
+REJAX_CONFIGS = {
+    "ppo": dict(
+        agent_kwargs={"activation": "tanh"},
+        num_envs=5,
+        num_steps=100,
+        num_epochs=5,
+        num_minibatches=5,
+        learning_rate=0.00075,
+        max_grad_norm=0.5,
+        eval_freq=1000,
+        gamma=0.99,
+        gae_lambda=0.95,
+        clip_eps=0.2,
+        ent_coef=0.01,
+        vf_coef=0.5,
+    ),
+    "dqn": dict(
+        agent="DuelingQNetwork",
+        agent_kwargs={"activation": "swish"},
+        num_envs=10,
+        buffer_size=50_000,
+        fill_buffer=5_000,
+        batch_size=100,
+        max_grad_norm=10,
+        learning_rate=0.001,
+        num_epochs=5,
+        eval_freq=2_500,
+        polyak=0.98,
+        eps_start=1,
+        eps_end=0.05,
+        exploration_fraction=0.5,
+        gamma=0.99,
+        ddqn=True,
+        normalize_observations=False,
+    ),
+}
+
+# ------------------------------------------------------------------ shared worker code
+# Used by both workers (the rejax worker gets it as source text), so the two measure alike.
+COMMON_WORKER_CODE = r'''
+import json, sys, time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def warm_up():
+    """Start the backend and the compiler before timing anything."""
+    jax.block_until_ready(jax.jit(lambda x: jnp.tanh(x) @ x.T + 1.0)(jnp.ones((4, 4))))
+
+
+def measure(fn, *args):
+    """AOT-compile `jit(fn)` on `args`, then run it once. Returns (out, compile_s, train_s)."""
+    t0 = time.perf_counter()
+    compiled = jax.jit(fn).lower(*args).compile()
+    compile_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    out = compiled(*args)
+    jax.block_until_ready(out)
+    return out, compile_s, time.perf_counter() - t1
+
+
+def threshold(steps, curve, thr):
+    """First (env steps, index) where `curve` (mean over seeds) reaches `thr`, else None."""
+    hit = np.nonzero(np.asarray(curve) >= thr)[0]
+    if hit.size == 0:
+        return None, None
+    i = int(hit[0])
+    return int(steps[i]), i
+
+
+def downsample(steps, curve, n):
+    idx = np.unique(np.linspace(0, len(curve) - 1, min(n, len(curve))).round().astype(int))
+    return {"env_steps": [int(steps[i]) for i in idx], "return": [float(curve[i]) for i in idx]}
+
+
+def machine():
+    return {"jax": jax.__version__, "devices": [str(d) for d in jax.devices()]}
+
+
+def emit(result):
+    print(json.dumps(result), flush=True)
+'''
+
+REJAX_WORKER = r"""
+def main(spec):
+    import math
+
+    from rejax import get_algo
+
+    warm_up()
+    algo_name, seeds, total = spec["algo"], spec["seeds"], spec["total_timesteps"]
+    config = dict(spec["config"], total_timesteps=total)
+    if spec["single_eval"]:
+        config["eval_freq"] = total
+        config["skip_initial_evaluation"] = True
+    config["eval_freq"] = min(config["eval_freq"], total)
+    algo_cls = get_algo(algo_name)
+    algo = algo_cls.create(env=spec["env"], **config)
+    if algo_name == "ppo":
+        per_iter = config["num_envs"] * config["num_steps"]
+    else:
+        per_iter = config["num_envs"]
+    iters_per_eval = math.ceil(config["eval_freq"] / per_iter)
+    num_evals = math.ceil(total / config["eval_freq"])
+    env_steps = num_evals * iters_per_eval * per_iter  # what rejax actually trains
+
+    key = jax.random.PRNGKey(spec["seed"])
+    if seeds == 1:
+        fn, arg = algo_cls.train, key
+    else:
+        fn, arg = jax.vmap(algo_cls.train, in_axes=(None, 0)), jax.random.split(key, seeds)
+    (_, evaluation), compile_s, train_s = measure(fn, algo, arg)
+    returns = np.asarray(evaluation[1]).reshape(seeds, -1, np.shape(evaluation[1])[-1])
+    final = returns[:, -1, :].mean(axis=-1)  # [seeds]
+    curve = returns.mean(axis=(0, 2))  # [evals]
+    offset = 0 if config.get("skip_initial_evaluation", False) else 1
+    steps = [(i + 1 - offset) * iters_per_eval * per_iter for i in range(len(curve))]
+    result = {
+        "compile_s": compile_s,
+        "train_s": train_s,
+        "env_steps": env_steps,
+        "num_evaluations": int(returns.shape[1]),
+        "eval_freq": config["eval_freq"],
+        "final_return": float(final.mean()),
+        "final_return_std": float(final.std()),
+        "final_returns": [float(x) for x in final],
+        "machine": machine(),
+    }
+    if not spec["single_eval"]:
+        hit_steps, hit_i = threshold(steps, curve, spec["threshold"])
+        result["threshold_source"] = "evaluation"
+        result["steps_to_threshold"] = hit_steps
+        result["curve"] = downsample(steps, curve, spec["curve_points"])
+    emit(result)
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))
+"""
+
+
+def purerl_worker(spec: dict) -> None:
+    """Runs in a fresh subprocess of this interpreter (`--worker SPEC`)."""
+    ns: dict = {}
+    exec(COMMON_WORKER_CODE, ns)
+    jax, np = ns["jax"], ns["np"]
+    import purerl
+    from purerl.algos import dqn, ppo
+
+    ns["warm_up"]()
+    algo_name, seeds, total = spec["algo"], spec["seeds"], spec["total_timesteps"]
+    module = {"ppo": ppo, "dqn": dqn}[algo_name]
+    config = dict(spec["config"], total_timesteps=total)
+    config["hidden_sizes"] = tuple(config["hidden_sizes"])
+    env, env_params = purerl.make_env(spec["env"])
+    agent = module.make(env, env_params, module.Config(**config))
+
+    key = jax.random.PRNGKey(spec["seed"])
+    train_key, eval_key = jax.random.split(key)
+    if seeds == 1:
+        fn, arg = (lambda k: purerl.train(agent, k)), train_key
+    else:
+        fn, arg = jax.vmap(lambda k: purerl.train(agent, k)), jax.random.split(train_key, seeds)
+    (states, metrics), compile_s, train_s = ns["measure"](fn, arg)
+    if seeds == 1:
+        states, metrics = jax.tree.map(lambda x: x[None], (states, metrics))
+
+    episodes = spec["eval_episodes"]
+    evaluate = jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, episodes))
+    eval_keys = jax.random.split(eval_key, seeds)
+    returns, eval_compile_s, eval_s = ns["measure"](evaluate, states, eval_keys)
+    final = np.asarray(returns).mean(axis=-1)  # [seeds]
+
+    steps = np.asarray(metrics["env_steps"])[0]  # [num_updates]
+    curve = np.asarray(metrics["episode_return"]).mean(axis=0)  # mean over seeds
+    hit_steps, hit_i = ns["threshold"](steps, curve, spec["threshold"])
+    ns["emit"](
+        {
+            "compile_s": compile_s,
+            "train_s": train_s,
+            "env_steps": int(steps[-1]),
+            "eval_compile_s": eval_compile_s,
+            "eval_s": eval_s,
+            "final_return": float(final.mean()),
+            "final_return_std": float(final.std()),
+            "final_returns": [float(x) for x in final],
+            "halted": bool(np.asarray(metrics.get("halted", 0.0)).any()),
+            "threshold_source": "training episode_return",
+            "steps_to_threshold": hit_steps,
+            "curve": ns["downsample"](steps, curve, spec["curve_points"]),
+            "machine": ns["machine"](),
+        }
+    )
+
+
+# ------------------------------------------------------------------------ driver side
+def clean_env() -> dict:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    if "XLA_FLAGS" in os.environ:  # passed on unchanged, to both libraries alike
+        env["XLA_FLAGS"] = os.environ["XLA_FLAGS"]
+    return env
+
+
+def ensure_rejax_python(explicit: str | None) -> str:
+    """Python of the rejax virtual env; creates `benchmarks/.venv-rejax` on first use."""
+    if explicit:
+        return explicit
+    python = REJAX_VENV / "bin" / "python"
+    check = [str(python), "-c", "import rejax, gymnax"]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return str(python)
+    print(f"creating the rejax virtual env at {REJAX_VENV} ...", flush=True)
+    REJAX_VENV.parent.mkdir(parents=True, exist_ok=True)
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", str(REJAX_VENV)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, *REJAX_REQUIREMENTS], check=True)
+    subprocess.run(check, check=True)
+    return str(python)
+
+
+def run_worker(cmd: list[str], timeout: float) -> dict:
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd, env=clean_env(), cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout)[-3000:]
+        return {"error": f"exit status {proc.returncode}: {tail}"}
+    result = json.loads(lines[-1])
+    result["process_s"] = time.perf_counter() - t0
+    return result
+
+
+def measure(lib: str, algo: str, seeds: int, args, rejax_python: str | None) -> dict:
+    spec = {
+        "algo": algo,
+        "seeds": seeds,
+        "env": ENV_ID,
+        "seed": args.seed,
+        "total_timesteps": args.total_timesteps,
+        "threshold": THRESHOLD,
+        "eval_episodes": EVAL_EPISODES,
+        "curve_points": CURVE_POINTS,
+    }
+    if lib == "purerl":
+        spec["config"] = PURERL_CONFIGS[algo]
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
+    else:
+        spec["config"] = REJAX_CONFIGS[algo]
+        spec["single_eval"] = lib == "rejax (1 eval)"
+        with tempfile.NamedTemporaryFile(
+            "w", suffix="_rejax_worker.py", delete=False, dir=tempfile.gettempdir()
+        ) as f:
+            f.write(COMMON_WORKER_CODE + REJAX_WORKER)
+            script = f.name
+        cmd = [rejax_python, script, json.dumps(spec)]
+    try:
+        result = run_worker(cmd, args.timeout)
+    finally:
+        if lib != "purerl":
+            os.unlink(script)
+    row = {"algo": algo, "lib": lib, "seeds": seeds, **result}
+    if "error" not in row:
+        row["env_steps_per_s"] = seeds * row["env_steps"] / row["train_s"]
+        hit = row.get("steps_to_threshold")
+        if hit is not None:
+            row["threshold_fraction"] = hit / row["env_steps"]
+            row["threshold_wall_s_est"] = row["threshold_fraction"] * row["train_s"]
+    return row
+
+
+def add_derived(rows: list[dict]) -> list[dict]:
+    """Speed ratios purerl/rejax (on the rejax rows) and seed-vmap scaling per (algo, lib)."""
+    ok = [r for r in rows if "error" not in r]
+    sps = {(r["algo"], r["lib"], r["seeds"]): r["env_steps_per_s"] for r in ok}
+    for r in ok:
+        if r["lib"] != "purerl" and (r["algo"], "purerl", r["seeds"]) in sps:
+            r["speed_ratio_purerl_over_this"] = (
+                sps[(r["algo"], "purerl", r["seeds"])] / sps[(r["algo"], r["lib"], r["seeds"])]
+            )
+    scaling = []
+    for (algo, lib, seeds), v in sps.items():
+        if seeds != 1 and (algo, lib, 1) in sps:
+            scaling.append(
+                {"algo": algo, "lib": lib, "seeds": seeds, "ratio": v / sps[(algo, lib, 1)]}
+            )
+    return scaling
+
+
+def fmt(x, spec=".2f"):
+    return "—" if x is None else format(x, spec)
+
+
+def markdown(rows: list[dict], scaling: list[dict]) -> str:
+    head = (
+        "| algo | lib | seeds | compile s | train s | env steps/s "
+        "| speed ratio purerl/rejax | final return |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|"
+    )
+    lines = [head]
+    for r in rows:
+        if "error" in r:
+            err = r["error"].strip().splitlines()[-1][:80] if r["error"].strip() else "error"
+            lines.append(f"| {r['algo']} | {r['lib']} | {r['seeds']} | failed: {err} |||||")
+            continue
+        ret = fmt(r["final_return"], ".1f")
+        if r["seeds"] > 1:
+            ret += f" ± {r['final_return_std']:.1f}"
+        lines.append(
+            f"| {r['algo']} | {r['lib']} | {r['seeds']} | {r['compile_s']:.1f} "
+            f"| {r['train_s']:.2f} | {r['env_steps_per_s']:,.0f} "
+            f"| {fmt(r.get('speed_ratio_purerl_over_this'))} | {ret} |"
+        )
+    lines += [
+        "",
+        f"| algo | lib | seeds | env steps to return {THRESHOLD:g} | fraction of run "
+        "| est. wall s to it | measured on |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        if "error" in r or "threshold_source" not in r:
+            continue
+        hit = r.get("steps_to_threshold")
+        lines.append(
+            f"| {r['algo']} | {r['lib']} | {r['seeds']} | {fmt(hit, ',d')} "
+            f"| {fmt(r.get('threshold_fraction'))} | {fmt(r.get('threshold_wall_s_est'), '.1f')} "
+            f"| {r['threshold_source']} |"
+        )
+    if scaling:
+        lines += [
+            "",
+            "| algo | lib | seeds | seed-vmap scaling: env steps/s over 1 seed's |",
+            "|---|---|---:|---:|",
+        ]
+        lines += [
+            f"| {s['algo']} | {s['lib']} | {s['seeds']} | {s['ratio']:.2f} |" for s in scaling
+        ]
+    return "\n".join(lines)
+
+
+def machine_info(rows: list[dict]) -> dict:
+    info = {
+        "processor": platform.processor(),
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "xla_flags": os.environ.get("XLA_FLAGS"),
+    }
+    for lib in ("purerl", "rejax"):
+        found = [r["machine"] for r in rows if r["lib"].startswith(lib) and "machine" in r]
+        if found:
+            info[f"{lib}_jax"] = found[0]["jax"]
+            info[f"{lib}_devices"] = found[0]["devices"]
+    try:
+        model = [
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ]
+        info["cpu_model"] = model[0] if model else None
+    except OSError:
+        pass
+    return info
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--algos", nargs="+", default=["ppo", "dqn"], choices=["ppo", "dqn"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 8])
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
+    p.add_argument("--skip-rejax", action="store_true")
+    p.add_argument(
+        "--skip-rejax-single-eval",
+        action="store_true",
+        help="run rejax only with its published eval_freq",
+    )
+    p.add_argument("--total-timesteps", type=int, default=100_000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=3600.0, help="per measurement, seconds")
+    p.add_argument("--rejax-python", help="use this interpreter for rejax (skips the venv)")
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.worker:
+        purerl_worker(json.loads(args.worker))
+        return
+    t_start = time.perf_counter()
+    libs = ["purerl"]
+    rejax_python = None
+    if not args.skip_rejax:
+        rejax_python = ensure_rejax_python(args.rejax_python)
+        libs += ["rejax"] if args.skip_rejax_single_eval else ["rejax", "rejax (1 eval)"]
+    load_start = os.getloadavg()
+    out = args.out if args.out.is_absolute() else ROOT / args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    for algo in args.algos:
+        for seeds in args.seeds:
+            for lib in libs:  # one at a time, never concurrently
+                print(f"[{time.perf_counter() - t_start:7.1f} s] {algo} {lib} seeds={seeds}")
+                row = measure(lib, algo, seeds, args, rejax_python)
+                rows.append(row)
+                if "error" in row:
+                    print(f"    failed: {row['error'][-500:]}")
+                else:
+                    print(
+                        f"    compile {row['compile_s']:.1f} s, train {row['train_s']:.2f} s, "
+                        f"{row['env_steps_per_s']:,.0f} steps/s, "
+                        f"return {row['final_return']:.1f}",
+                        flush=True,
+                    )
+                scaling = add_derived(rows)
+                report = {
+                    "settings": {
+                        "env": ENV_ID,
+                        "total_timesteps": args.total_timesteps,
+                        "seed": args.seed,
+                        "threshold": THRESHOLD,
+                        "eval_episodes": EVAL_EPISODES,
+                        "purerl_configs": PURERL_CONFIGS,
+                        "rejax_configs": REJAX_CONFIGS,
+                        "rejax_requirements": REJAX_REQUIREMENTS,
+                    },
+                    "machine": machine_info(rows),
+                    "loadavg_start": load_start,
+                    "loadavg_end": os.getloadavg(),
+                    "wall_s": time.perf_counter() - t_start,
+                    "results": rows,
+                    "seed_vmap_scaling": scaling,
+                }
+                out.write_text(json.dumps(report, indent=1))
+    table = markdown(rows, add_derived(rows))
+    print()
+    print(table)
+    print(f"\nresults: {out}   wall time: {time.perf_counter() - t_start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
