@@ -167,4 +167,3 @@ def _plot(path, metrics, title):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
