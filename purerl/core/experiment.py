@@ -167,3 +167,33 @@ def _plot(path, metrics, title):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def cli(algo, argv=None) -> Result:
+    """The command line of every training script: tyro over `algo.Config` (its fields as
+    top-level flags) plus `--env`, `--num-seeds`, `--seed`, `--out`, `--normalize-obs`,
+    `--normalize-reward`; then `run`."""
+    import tyro
+
+    args_cls = dataclasses.make_dataclass(
+        "Args",
+        [
+            ("config", tyro.conf.OmitArgPrefixes[algo.Config]),
+            ("env", str, dataclasses.field(default="CartPole-v1")),
+            ("num_seeds", int, dataclasses.field(default=8)),
+            ("seed", int, dataclasses.field(default=0)),
+            ("out", str | None, dataclasses.field(default=None)),
+            ("normalize_obs", bool, dataclasses.field(default=False)),
+            ("normalize_reward", bool, dataclasses.field(default=False)),
+        ],
+    )
+    args = tyro.cli(args_cls, default=args_cls(config=algo.Config()), args=argv)
+    return run(
+        algo,
+        args.config,
+        env_id=args.env,
+        num_seeds=args.num_seeds,
+        seed=args.seed,
+        out=args.out,
+        env_kwargs={"normalize_obs": args.normalize_obs, "normalize_reward": args.normalize_reward},
+    )
