@@ -134,8 +134,11 @@ def test_nonfinite_loss_halts_training(cartpole):
         return state, metrics
 
     agent_bad = agent._replace(update=poisoned_update)
-    state, metrics = purerl.train(agent_bad, jax.random.key(0), num_updates=5)
+    state, metrics = purerl.train(
+        agent_bad, jax.random.key(0), num_updates=5, stop_on_nonfinite=True
+    )
     np.testing.assert_array_equal(metrics["halted"], [0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(metrics["finite"], [1, 0, 0, 0, 0])
     assert int(state.step) == 1  # the state after the last finite update
 
 

@@ -66,7 +66,7 @@ def train(
     num_updates: int | None = None,
     state: State | None = None,
     *,
-    stop_on_nonfinite: bool = True,
+    stop_on_nonfinite: bool = False,
     progress: Callable[[jax.Array, Metrics], None] | None = None,
     progress_every: int = 10,
 ) -> tuple[State, Metrics]:
@@ -79,6 +79,9 @@ def train(
       state: continue from this train state (e.g. a loaded checkpoint).
       stop_on_nonfinite: once an update produces a non-finite metric (a NaN loss), keep
         the last finite state for the rest of the run (`metrics["halted"]` turns 1).
+        Off by default: it selects between the old and new state every update, which
+        costs a copy of the whole state (for DQN, the replay buffer) per update. Every
+        run reports `metrics["finite"]` either way.
       progress: optional host callback `progress(update_index, metrics)`, called every
         `progress_every` updates from inside the compiled loop.
 
