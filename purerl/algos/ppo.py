@@ -37,11 +37,11 @@ class Config:
     """PPO hyper-parameters (defaults: a CartPole-ready setting)."""
 
     total_timesteps: int = 150_000  # env steps of one training run (per seed)
-    num_envs: int = 8  # parallel envs
-    num_steps: int = 128  # steps per env per update (rollout length)
-    num_epochs: int = 10  # passes over each batch
+    num_envs: int = 16  # parallel envs
+    num_steps: int = 64  # steps per env per update (rollout length)
+    num_epochs: int = 8  # passes over each batch
     num_minibatches: int = 4  # minibatches per pass; must divide num_envs * num_steps
-    learning_rate: float = 5e-4
+    learning_rate: float = 1e-3
     anneal_lr: bool = True  # linear decay of the learning rate to 0
     gamma: float = 0.99
     gae_lambda: float = 0.95

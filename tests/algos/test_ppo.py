@@ -94,6 +94,13 @@ def test_ppo_clip_pendulum():
 def test_ppo_penalty_cartpole():
     env, params = purerl.make_env("CartPole-v1")
     # The KL penalty restrains each update, so it takes a larger step size than clip.
-    config = ppo.Config(objective="penalty", learning_rate=1e-3, total_timesteps=150_000)
+    config = ppo.Config(
+        objective="penalty",
+        num_envs=8,
+        num_steps=128,
+        num_epochs=10,
+        learning_rate=1e-3,
+        total_timesteps=150_000,
+    )
     returns = _train_eval(env, params, config, num_seeds=4)
     assert returns.mean() >= 450, returns
