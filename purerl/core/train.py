@@ -7,7 +7,7 @@ hyper-parameters.
 
 from __future__ import annotations
 
-import weakref
+import contextlib
 from collections.abc import Callable
 
 import jax
@@ -15,8 +15,6 @@ import jax.numpy as jnp
 
 from purerl.envs.wrappers import inherit_statistics
 from purerl.types import Agent, Metrics, PRNGKey, State
-
-_JIT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _finite(metrics: Metrics) -> jax.Array:
@@ -94,7 +92,7 @@ def train(
     if not isinstance(n, int) or n < 0:
         raise ValueError(f"train: num_updates must be a non-negative int, got {n!r}")
     statics = (n, stop_on_nonfinite, progress, progress_every, state is None)
-    per_agent = _JIT_CACHE.setdefault(agent.update, {}) if _weakrefable(agent.update) else {}
+    per_agent = _jit_cache(agent.update)
     fn = per_agent.get(statics)
     if fn is None:
 
@@ -106,12 +104,16 @@ def train(
     return fn(key, state)
 
 
-def _weakrefable(f) -> bool:
-    try:
-        weakref.ref(f)
-        return True
-    except TypeError:
-        return False
+def _jit_cache(update) -> dict:
+    """Compiled `train` loops of one agent, kept on its `update` function so they live and
+    die with the agent (a module-level cache keyed on the agent would keep it alive)."""
+    cache = getattr(update, "_purerl_train_jit", None)
+    if cache is None:
+        cache = {}
+        # A bound method takes no attributes: then nothing is cached, each call compiles.
+        with contextlib.suppress(AttributeError):
+            update._purerl_train_jit = cache
+    return cache
 
 
 def train_seeds(agent: Agent, key: PRNGKey, num_seeds: int, **kwargs):
