@@ -1,9 +1,10 @@
 """Deep Q-Network (Mnih et al. 2015) with the double-DQN option (van Hasselt et al. 2016).
 
-Each update collects `train_frequency` steps from each of `num_envs` envs with a linearly
-annealed epsilon-greedy policy (uniform actions before `learning_starts`), stores the
-transitions (with the true next observation) in a replay buffer, then takes
-`gradient_steps` Adam steps on the TD loss (squared error, or Huber with `loss="huber"`)
+Each update is `purerl.core.offpolicy`'s replay step: collect `train_frequency` steps from
+each of `num_envs` envs with a linearly annealed epsilon-greedy policy (uniform actions
+before `learning_starts`), store the transitions (with the true next observation) in a
+replay buffer, then take `gradient_steps` Adam steps on the TD loss (squared error, or
+Huber with `loss="huber"`)
 
   L = E[l(Q(s, a) - (r + gamma (1 - terminated) Q_target(s', a*)))]
   a* = argmax_a Q_target(s', a)   (DQN)   or   argmax_a Q(s', a)   (double DQN).
@@ -24,16 +25,28 @@ import optax
 from flax import struct
 
 from purerl import envs
+from purerl.core import offpolicy
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
+from purerl.core.offpolicy import linear_schedule, polyak
 from purerl.core.returns import td_target
-from purerl.core.rollout import episode_metrics, reset_envs, rollout
 from purerl.nets import ACTIVATIONS, QNetwork
 from purerl.types import Agent
 
+__all__ = [
+    "Config",
+    "State",
+    "epsilon_greedy",
+    "linear_schedule",
+    "make",
+    "polyak",
+    "q_targets",
+    "td_loss",
+]
+
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(offpolicy.ReplayConfig):
     """DQN hyper-parameters (defaults: tuned on CartPole-v1, where they solve 12 of 12 seeds
     within 100k env steps: rejax's setting with a larger batch and a smaller step size)."""
 
@@ -61,20 +74,9 @@ class Config:
 
     def __post_init__(self):
         c = "dqn.Config"
-        for name in (
-            "total_timesteps",
-            "num_envs",
-            "buffer_size",
-            "batch_size",
-            "target_update_interval",
-            "train_frequency",
-        ):
-            V.check_int(c, name, getattr(self, name))
-        V.check_int(c, "learning_starts", self.learning_starts, minimum=0)
-        V.check_int(c, "gradient_steps", self.gradient_steps, minimum=0)
+        offpolicy.validate_replay_config(c, self)
+        V.check_int(c, "target_update_interval", self.target_update_interval)
         V.check_positive(c, "learning_rate", self.learning_rate)
-        V.check_unit(c, "gamma", self.gamma)
-        V.check_unit(c, "tau", self.tau, closed_low=False)
         V.check_unit(c, "epsilon_start", self.epsilon_start)
         V.check_unit(c, "epsilon_end", self.epsilon_end)
         V.check_unit(c, "exploration_fraction", self.exploration_fraction)
@@ -82,23 +84,6 @@ class Config:
         V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
         V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
         V.check_choice(c, "loss", self.loss, {"huber", "mse"})
-        if self.batch_size > self.buffer_size:
-            raise ValueError(
-                f"dqn.Config: batch_size {self.batch_size} > buffer_size {self.buffer_size}"
-            )
-        if self.total_timesteps < self.steps_per_update:
-            raise ValueError(
-                f"dqn.Config: total_timesteps {self.total_timesteps} is less than one update "
-                f"(num_envs * train_frequency = {self.steps_per_update})"
-            )
-
-    @property
-    def steps_per_update(self) -> int:
-        return self.num_envs * self.train_frequency
-
-    @property
-    def num_updates(self) -> int:
-        return self.total_timesteps // self.steps_per_update
 
 
 @struct.dataclass
@@ -116,12 +101,6 @@ class State:
 
 
 # ------------------------------------------------------------------- pure pieces
-def linear_schedule(start, end, duration, t):
-    """`start -> end` linearly over `duration` steps, then constant at `end`."""
-    frac = jnp.clip(t / jnp.maximum(duration, 1.0), 0.0, 1.0)
-    return start + frac * (end - start)
-
-
 def epsilon_greedy(key, q_values, epsilon):
     """Epsilon-greedy actions from `q_values [..., A]`."""
     k_explore, k_action = jax.random.split(key)
@@ -151,9 +130,82 @@ def td_loss(q_tm1, a_tm1, target, delta=1.0, kind="huber"):
     return jnp.mean(optax.huber_loss(q_sa, target, delta=delta)), q_sa
 
 
-def polyak(target, online, tau):
-    """`tau * online + (1 - tau) * target`, leaf by leaf."""
-    return jax.tree.map(lambda t, o: tau * o + (1.0 - tau) * t, target, online)
+def check_discrete(name: str, env, env_params) -> None:
+    """Clear error for a continuous-action env given to a value-based discrete algorithm."""
+    if not envs.is_discrete(env, env_params):
+        raise ValueError(
+            f"{name} needs a discrete action space; {envs.env_name(env)} has "
+            f"{env.action_space(env_params)}. Use ddpg, td3 or sac for continuous actions."
+        )
+
+
+def make_optimizer(config) -> optax.GradientTransformation:
+    """Adam with global-norm clipping (and the optional linear annealing) of the DQN family."""
+    num_grad_steps = config.num_updates * max(config.gradient_steps, 1)
+    lr = config.learning_rate
+    if config.anneal_lr:
+        lr = optax.linear_schedule(config.learning_rate, 0.0, num_grad_steps)
+    return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr))
+
+
+def make_value_agent(env, env_params, config, net, loss_fn, greedy, name) -> Agent:
+    """The DQN family's agent around `offpolicy.make_update`: an epsilon-greedy policy over
+    `greedy(params, obs) -> Q [..., A]`, one Adam step on `loss_fn(params, target_params,
+    batch) -> (loss, aux metrics)`, Polyak target updates every `target_update_interval`
+    env steps. Shared by DQN, C51 and QR-DQN."""
+    tx = make_optimizer(config)
+    buffer = make_replay_buffer(config.buffer_size, config.batch_size)
+    explore_steps = config.exploration_fraction * config.total_timesteps
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    def init(key) -> State:
+        k_net, k_rest = jax.random.split(key)
+        fields = offpolicy.init_fields(k_rest, env, env_params, config.num_envs, buffer)
+        params = net.init(k_net, fields["obs"][:1])
+        return State(params=params, target_params=params, opt_state=tx.init(params), **fields)
+
+    def epsilon(env_steps):
+        return linear_schedule(config.epsilon_start, config.epsilon_end, explore_steps, env_steps)
+
+    def policy(state, obs, key, env_steps):
+        return epsilon_greedy(key, greedy(state.params, obs), epsilon(env_steps))
+
+    def learn(state, batch, key):
+        (loss, aux), grads = grad_fn(state.params, state.target_params, batch)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return state.replace(params=params, opt_state=opt_state), {f"loss/{name}": loss, **aux}
+
+    def end_phase(state, env_steps, new_env_steps):
+        due = offpolicy.crossed(env_steps, new_env_steps, config.target_update_interval)
+        target = polyak(state.target_params, state.params, config.tau)
+        target = jax.tree.map(lambda n, o: jnp.where(due, n, o), target, state.target_params)
+        return state.replace(target_params=target)
+
+    replay_update = offpolicy.make_update(
+        env,
+        env_params,
+        buffer,
+        num_envs=config.num_envs,
+        train_frequency=config.train_frequency,
+        gradient_steps=config.gradient_steps,
+        learning_starts=config.learning_starts,
+        policy=policy,
+        learn=learn,
+        end_phase=end_phase,
+    )
+
+    def update(state: State):
+        env_steps = state.step * config.steps_per_update
+        eps = jnp.where(env_steps >= config.learning_starts, epsilon(env_steps), 1.0)
+        state, metrics = replay_update(state)
+        metrics["epsilon"] = jnp.asarray(eps, jnp.float32)
+        return state, metrics
+
+    def act(state: State, obs, key):
+        return jnp.argmax(greedy(state.params, obs), axis=-1).astype(jnp.int32)
+
+    return Agent(init, update, act, config.num_updates, env, env_params, config)
 
 
 # ------------------------------------------------------------------------- make
@@ -161,52 +213,14 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     """Build DQN for a discrete-action `env`. Raises ValueError on bad input."""
     if not isinstance(config, Config):
         raise ValueError(f"dqn.make expects a dqn.Config, got {type(config).__name__}")
-    if not envs.is_discrete(env, env_params):
-        raise ValueError(
-            f"DQN needs a discrete action space; {envs.env_name(env)} has "
-            f"{env.action_space(env_params)}. Use ddpg, td3 or sac for continuous actions."
-        )
-    num_actions = envs.num_actions(env, env_params)
-    obs_shape = envs.obs_shape(env, env_params)
+    check_discrete("DQN", env, env_params)
     net = QNetwork(
-        num_actions,
+        envs.num_actions(env, env_params),
         tuple(config.hidden_sizes),
         config.activation,
-        obs_ndim=len(obs_shape),
+        obs_ndim=len(envs.obs_shape(env, env_params)),
         dueling=config.dueling,
     )
-    num_grad_steps = config.num_updates * max(config.gradient_steps, 1)
-    if config.anneal_lr:
-        lr = optax.linear_schedule(config.learning_rate, 0.0, num_grad_steps)
-    else:
-        lr = config.learning_rate
-    tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr))
-    buffer = make_replay_buffer(config.buffer_size, config.batch_size)
-    B, T = config.num_envs, config.train_frequency
-    per_update = config.steps_per_update
-    explore_steps = config.exploration_fraction * config.total_timesteps
-
-    def init(key) -> State:
-        k_net, k_env, k_state = jax.random.split(key, 3)
-        obs, env_state = reset_envs(k_env, env, env_params, B)
-        params = net.init(k_net, obs[:1])
-        item = {
-            "obs": obs[0],
-            "action": jnp.zeros((), jnp.int32),
-            "reward": jnp.zeros((), jnp.float32),
-            "terminated": jnp.zeros((), bool),
-            "next_obs": obs[0],
-        }
-        return State(
-            params=params,
-            target_params=params,
-            opt_state=tx.init(params),
-            buffer_state=buffer.init(item),
-            env_state=env_state,
-            obs=obs,
-            key=k_state,
-            step=jnp.zeros((), jnp.int32),
-        )
 
     def loss_fn(params, target_params, batch):
         q = net.apply(params, batch["obs"])
@@ -221,85 +235,6 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             config.double_dqn,
         )
         loss, q_sa = td_loss(q, batch["action"], target, kind=config.loss)
-        return loss, q_sa.mean()
+        return loss, {"q_mean": q_sa.mean()}
 
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
-    def update(state: State):
-        key, k_roll, k_learn = jax.random.split(state.key, 3)
-        env_steps = state.step * per_update
-        learning = env_steps >= config.learning_starts
-        epsilon = linear_schedule(
-            config.epsilon_start, config.epsilon_end, explore_steps, env_steps
-        )
-        epsilon = jnp.where(learning, epsilon, 1.0)
-
-        def policy(obs, k):
-            q = net.apply(state.params, obs)
-            return epsilon_greedy(k, q, epsilon), {}
-
-        env_state, obs, traj = rollout(
-            k_roll, env, env_params, policy, state.env_state, state.obs, T
-        )
-        flat = lambda x: x.reshape((T * B,) + x.shape[2:])
-        items = {
-            "obs": flat(traj.obs),
-            "action": flat(traj.action),
-            "reward": flat(traj.reward),
-            "terminated": flat(traj.terminated),
-            "next_obs": flat(traj.next_obs),
-        }
-        buffer_state = buffer.add(state.buffer_state, items)
-
-        def grad_step(carry, k):
-            params, opt_state = carry
-            batch = buffer.sample(buffer_state, k)
-            (loss, q_mean), grads = grad_fn(params, state.target_params, batch)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), (loss, q_mean)
-
-        def learn(_):
-            (params, opt_state), (losses, q_means) = jax.lax.scan(
-                grad_step,
-                (state.params, state.opt_state),
-                jax.random.split(k_learn, config.gradient_steps),
-            )
-            return params, opt_state, jnp.mean(losses), jnp.mean(q_means)
-
-        def skip(_):
-            zero = jnp.zeros((), jnp.float32)
-            return state.params, state.opt_state, zero, zero
-
-        params, opt_state, loss, q_mean = jax.lax.cond(learning, learn, skip, None)
-        new_env_steps = env_steps + per_update
-        do_target = (new_env_steps // config.target_update_interval) > (
-            env_steps // config.target_update_interval
-        )
-        target_params = jax.tree.map(
-            lambda t, n: jnp.where(do_target & learning, n, t),
-            state.target_params,
-            polyak(state.target_params, params, config.tau),
-        )
-        metrics = {
-            "loss/q": loss,
-            "q_mean": q_mean,
-            "epsilon": jnp.asarray(epsilon, jnp.float32),
-            "env_steps": new_env_steps,
-        }
-        metrics.update(episode_metrics(traj.info))
-        new_state = State(
-            params=params,
-            target_params=target_params,
-            opt_state=opt_state,
-            buffer_state=buffer_state,
-            env_state=env_state,
-            obs=obs,
-            key=key,
-            step=state.step + 1,
-        )
-        return new_state, metrics
-
-    def act(state: State, obs, key):
-        return jnp.argmax(net.apply(state.params, obs), axis=-1).astype(jnp.int32)
-
-    return Agent(init, update, act, config.num_updates, env, env_params, config)
+    return make_value_agent(env, env_params, config, net, loss_fn, net.apply, "q")

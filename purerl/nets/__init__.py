@@ -15,15 +15,35 @@ from purerl.nets.modules import (
     ValueHead,
     get_activation,
 )
+from purerl.nets.offpolicy import (
+    ContinuousQEnsemble,
+    ContinuousQNetwork,
+    DiscreteActor,
+    DiscreteQEnsemble,
+    DistributionalQNetwork,
+    TanhGaussianActor,
+    log_one_minus_tanh_sq,
+    tanh_gaussian_log_prob,
+    tanh_gaussian_sample,
+)
 
 __all__ = [
     "ACTIVATIONS",
     "MLP",
     "ActorCritic",
     "CategoricalHead",
+    "ContinuousQEnsemble",
+    "ContinuousQNetwork",
     "DeterministicActor",
+    "DiscreteActor",
+    "DiscreteQEnsemble",
+    "DistributionalQNetwork",
     "GaussianHead",
     "QNetwork",
+    "TanhGaussianActor",
     "ValueHead",
     "get_activation",
+    "log_one_minus_tanh_sq",
+    "tanh_gaussian_log_prob",
+    "tanh_gaussian_sample",
 ]

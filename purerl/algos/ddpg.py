@@ -1,0 +1,274 @@
+"""Deep Deterministic Policy Gradient (Lillicrap et al. 2016), Spinning Up's variant.
+
+A deterministic actor `mu(s)` in [-1, 1]^d (`tanh` output; `purerl.make_env` rescales to
+the env's bounds) and a Q critic, each with a target network that follows by Polyak
+averaging (`tau`) after every gradient step. Each update is `purerl.core.offpolicy`'s
+replay step: collect `train_frequency` steps per env with Gaussian exploration noise
+`a = clip(mu(s) + exploration_noise * eps, -1, 1)` (uniform actions before
+`learning_starts`), store them with the true next observation, then take
+`gradient_steps` steps of
+
+  critic:  L(phi)   = E[(Q_phi(s, a) - y)^2],
+           y = r + gamma (1 - terminated) Q_targ(s', mu_targ(s'))
+  actor:   L(theta) = -E[Q_phi(s, mu_theta(s))]
+
+Truncated steps bootstrap. TD3 (`purerl.algos.td3`) is this loop with twin critics,
+target policy smoothing and delayed actor updates; both are built by
+`make_deterministic_agent` below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from purerl import envs
+from purerl.core import offpolicy
+from purerl.core import validation as V
+from purerl.core.buffers import make_replay_buffer
+from purerl.core.offpolicy import polyak
+from purerl.core.returns import td_target
+from purerl.nets import ACTIVATIONS, ContinuousQEnsemble, DeterministicActor
+from purerl.types import Agent
+
+__all__ = [
+    "Config",
+    "State",
+    "actor_loss",
+    "critic_loss",
+    "critic_targets",
+    "exploration_actions",
+    "make",
+    "make_deterministic_agent",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(offpolicy.ReplayConfig):
+    """DDPG hyper-parameters (defaults: a Pendulum-ready setting)."""
+
+    total_timesteps: int = 20_000  # env steps of one training run (per seed)
+    num_envs: int = 1
+    buffer_size: int = 100_000
+    batch_size: int = 128
+    learning_starts: int = 1_000  # env steps of uniform-random acting before learning
+    actor_learning_rate: float = 1e-3
+    critic_learning_rate: float = 1e-3
+    gamma: float = 0.99
+    tau: float = 0.005  # Polyak coefficient of the target updates (every gradient step)
+    exploration_noise: float = 0.1  # std of the Gaussian action noise, in [-1, 1] units
+    train_frequency: int = 1  # env steps per env between learning phases
+    gradient_steps: int = 1  # gradient steps per learning phase
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    def __post_init__(self):
+        validate_deterministic_config("ddpg.Config", self)
+
+
+def validate_deterministic_config(c: str, config) -> None:
+    offpolicy.validate_replay_config(c, config)
+    V.check_positive(c, "actor_learning_rate", config.actor_learning_rate)
+    V.check_positive(c, "critic_learning_rate", config.critic_learning_rate)
+    V.check_positive(c, "exploration_noise", config.exploration_noise, allow_zero=True)
+    V.check_sizes(c, "hidden_sizes", config.hidden_sizes)
+    V.check_choice(c, "activation", config.activation, set(ACTIVATIONS))
+
+
+@struct.dataclass
+class State:
+    """DDPG / TD3 train state (a pytree)."""
+
+    actor_params: dict
+    critic_params: dict  # [num_critics] stacked
+    target_actor_params: dict
+    target_critic_params: dict
+    actor_opt_state: optax.OptState
+    critic_opt_state: optax.OptState
+    grad_steps: jax.Array  # gradient steps taken (TD3's policy delay counts these)
+    buffer_state: object
+    env_state: object  # [num_envs]
+    obs: jax.Array  # [num_envs, *obs_shape]
+    key: jax.Array
+    step: jax.Array  # updates done
+
+
+# ------------------------------------------------------------------- pure pieces
+def exploration_actions(key, mu, noise_std):
+    """`clip(mu + noise_std * eps, -1, 1)`, eps ~ N(0, I)."""
+    return jnp.clip(mu + noise_std * jax.random.normal(key, mu.shape), -1.0, 1.0)
+
+
+def critic_targets(
+    key, r_t, terminated_t, mu_next, q_next_fn, gamma, target_noise=0.0, noise_clip=0.5
+):
+    """Bootstrapped critic targets of DDPG (no noise, one critic) and TD3.
+
+      a'  = clip(mu_targ(s') + clip(target_noise * eps, -noise_clip, noise_clip), -1, 1)
+      y   = r + gamma (1 - terminated) min_k Q_targ_k(s', a')
+
+    Args:
+      key: draws `eps = jax.random.normal(key, mu_next.shape)` (unused without noise).
+      r_t, terminated_t: `[N]`.
+      mu_next: the target actor's actions at the true next observations, `[N, d]`.
+      q_next_fn: `a' [N, d] -> [K, N]`, the K target critics at the next observations.
+      gamma, target_noise, noise_clip: scalars (may be traced; `target_noise` a Python 0
+        skips the smoothing).
+
+    Returns:
+      `[N]` targets (no gradient flows through them).
+    """
+    a_next = mu_next
+    if not (isinstance(target_noise, int | float) and target_noise == 0):
+        eps = jax.random.normal(key, mu_next.shape)
+        noise = jnp.clip(target_noise * eps, -noise_clip, noise_clip)
+        a_next = jnp.clip(mu_next + noise, -1.0, 1.0)
+    q_next = jnp.min(q_next_fn(a_next), axis=0)
+    return jax.lax.stop_gradient(td_target(r_t, q_next, terminated_t, gamma))
+
+
+def critic_loss(q, target):
+    """`sum_k E[(Q_k(s, a) - y)^2]` over the critics `q [K, N]` (targets `[N]`)."""
+    return jnp.sum(jnp.mean(jnp.square(q - target[None]), axis=-1))
+
+
+def actor_loss(q_first):
+    """`-E[Q_1(s, mu(s))]` (the first critic, as in TD3)."""
+    return -jnp.mean(q_first)
+
+
+# ------------------------------------------------------------------------- make
+def make_deterministic_agent(
+    env,
+    env_params,
+    config,
+    name: str,
+    *,
+    num_critics: int,
+    target_noise=0.0,
+    noise_clip=0.5,
+    policy_delay: int = 1,
+) -> Agent:
+    """DDPG (`num_critics=1`, no smoothing, `policy_delay=1`) and TD3 (twin critics,
+    target policy smoothing, actor and target updates every `policy_delay` critic steps)."""
+    if envs.is_discrete(env, env_params):
+        raise ValueError(
+            f"{name} needs a continuous (Box) action space; {envs.env_name(env)} has "
+            f"{env.action_space(env_params)}. Use dqn, c51, qrdqn or sac for discrete actions."
+        )
+    obs_ndim = len(envs.obs_shape(env, env_params))
+    action_dim = envs.action_dim(env, env_params)
+    action_shape = envs.action_shape(env, env_params)
+    hidden = tuple(config.hidden_sizes)
+    actor = DeterministicActor(action_dim, hidden, config.activation, obs_ndim)
+    critic = ContinuousQEnsemble(num_critics, hidden, config.activation, obs_ndim)
+    actor_tx = optax.adam(config.actor_learning_rate)
+    critic_tx = optax.adam(config.critic_learning_rate)
+    buffer = make_replay_buffer(config.buffer_size, config.batch_size)
+
+    def mu(params, obs):
+        return actor.apply(params, obs).reshape(obs.shape[: obs.ndim - obs_ndim] + action_shape)
+
+    def init(key) -> State:
+        k_actor, k_critic, k_rest = jax.random.split(key, 3)
+        fields = offpolicy.init_fields(k_rest, env, env_params, config.num_envs, buffer)
+        obs = fields["obs"][:1]
+        actor_params = actor.init(k_actor, obs)
+        critic_params = critic.init(k_critic, obs, mu(actor_params, obs))
+        return State(
+            actor_params=actor_params,
+            critic_params=critic_params,
+            target_actor_params=actor_params,
+            target_critic_params=critic_params,
+            actor_opt_state=actor_tx.init(actor_params),
+            critic_opt_state=critic_tx.init(critic_params),
+            grad_steps=jnp.zeros((), jnp.int32),
+            **fields,
+        )
+
+    def policy(state, obs, key, env_steps):
+        return exploration_actions(key, mu(state.actor_params, obs), config.exploration_noise)
+
+    def q_loss(critic_params, state, batch, key):
+        target = critic_targets(
+            key,
+            batch["reward"],
+            batch["terminated"],
+            mu(state.target_actor_params, batch["next_obs"]),
+            lambda a: critic.apply(state.target_critic_params, batch["next_obs"], a),
+            config.gamma,
+            target_noise,
+            noise_clip,
+        )
+        q = critic.apply(critic_params, batch["obs"], batch["action"])
+        return critic_loss(q, target), q[0].mean()
+
+    def pi_loss(actor_params, critic_params, obs):
+        q = critic.apply(critic_params, obs, mu(actor_params, obs))
+        return actor_loss(q[0])
+
+    def learn(state, batch, key):
+        (loss_q, q_mean), grads = jax.value_and_grad(q_loss, has_aux=True)(
+            state.critic_params, state, batch, key
+        )
+        updates, critic_opt = critic_tx.update(grads, state.critic_opt_state)
+        critic_params = optax.apply_updates(state.critic_params, updates)
+        state = state.replace(
+            critic_params=critic_params,
+            critic_opt_state=critic_opt,
+            grad_steps=state.grad_steps + 1,
+        )
+
+        def actor_and_targets(state):
+            loss_pi, grads = jax.value_and_grad(pi_loss)(
+                state.actor_params, state.critic_params, batch["obs"]
+            )
+            updates, actor_opt = actor_tx.update(grads, state.actor_opt_state)
+            actor_params = optax.apply_updates(state.actor_params, updates)
+            state = state.replace(
+                actor_params=actor_params,
+                actor_opt_state=actor_opt,
+                target_actor_params=polyak(state.target_actor_params, actor_params, config.tau),
+                target_critic_params=polyak(
+                    state.target_critic_params, state.critic_params, config.tau
+                ),
+            )
+            return state, loss_pi
+
+        if policy_delay == 1:
+            state, loss_pi = actor_and_targets(state)
+        else:
+            due = state.grad_steps % policy_delay == 0
+            state, loss_pi = jax.lax.cond(
+                due, actor_and_targets, lambda s: (s, jnp.zeros((), jnp.float32)), state
+            )
+        return state, {"loss/critic": loss_q, "loss/actor": loss_pi, "q_mean": q_mean}
+
+    update = offpolicy.make_update(
+        env,
+        env_params,
+        buffer,
+        num_envs=config.num_envs,
+        train_frequency=config.train_frequency,
+        gradient_steps=config.gradient_steps,
+        learning_starts=config.learning_starts,
+        policy=policy,
+        learn=learn,
+    )
+
+    def act(state: State, obs, key):
+        return mu(state.actor_params, obs)
+
+    return Agent(init, update, act, config.num_updates, env, env_params, config)
+
+
+def make(env, env_params, config: Config = Config()) -> Agent:
+    """Build DDPG for a continuous-action `env`. Raises ValueError on bad input."""
+    if not isinstance(config, Config):
+        raise ValueError(f"ddpg.make expects a ddpg.Config, got {type(config).__name__}")
+    return make_deterministic_agent(env, env_params, config, "DDPG", num_critics=1)

@@ -1,0 +1,304 @@
+"""Soft Actor-Critic (Haarnoja et al. 2018a, 2018b), with a discrete-action option
+(Christodoulou 2019).
+
+Continuous actions: a tanh-squashed diagonal Gaussian policy, `a = tanh(u)`,
+`u ~ N(mu(s), sigma(s)^2)`, whose log-density carries the exact change-of-variables term
+(`purerl.nets.tanh_gaussian_log_prob`, stable for `|a| -> 1`), and twin Q critics with
+Polyak-averaged targets. Each update is `purerl.core.offpolicy`'s replay step (stochastic
+policy for exploration, uniform actions before `learning_starts`), then per gradient step
+
+  critic:  sum_k E[(Q_k(s, a) - y)^2],
+           y = r + gamma (1 - terminated) (min_k Q_targ_k(s', a') - alpha log pi(a'|s')),
+           a' ~ pi(.|s')
+  actor:   E[alpha log pi(a~|s) - min_k Q_k(s, a~)],  a~ ~ pi(.|s) reparameterised
+  alpha:   E[-log(alpha) (log pi(a~|s) + target_entropy)]  (`autotune`; else alpha fixed)
+
+then the target critics follow by Polyak averaging (`tau`). `target_entropy` defaults to
+`-action_dim`. Truncated steps bootstrap.
+
+Discrete actions (`Discrete` spaces): a categorical policy and Q heads over actions; the
+expectations over `pi(.|s)` are computed exactly, and the default target entropy is
+`target_entropy_scale * log(num_actions)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+from purerl import envs
+from purerl.core import offpolicy
+from purerl.core import validation as V
+from purerl.core.buffers import make_replay_buffer
+from purerl.core.offpolicy import polyak
+from purerl.core.returns import td_target
+from purerl.nets import (
+    ACTIVATIONS,
+    ContinuousQEnsemble,
+    DiscreteActor,
+    DiscreteQEnsemble,
+    TanhGaussianActor,
+    tanh_gaussian_sample,
+)
+from purerl.types import Agent
+
+__all__ = [
+    "Config",
+    "State",
+    "actor_loss",
+    "alpha_loss",
+    "critic_loss",
+    "discrete_soft_value",
+    "make",
+    "soft_q_targets",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(offpolicy.ReplayConfig):
+    """SAC hyper-parameters (defaults: a Pendulum-ready setting)."""
+
+    total_timesteps: int = 20_000  # env steps of one training run (per seed)
+    num_envs: int = 1
+    buffer_size: int = 100_000
+    batch_size: int = 128
+    learning_starts: int = 1_000  # env steps of uniform-random acting before learning
+    actor_learning_rate: float = 1e-3
+    critic_learning_rate: float = 1e-3
+    alpha_learning_rate: float = 1e-3
+    gamma: float = 0.99
+    tau: float = 0.005  # Polyak coefficient of the target critics (every gradient step)
+    alpha: float = 0.2  # the initial (autotune) or fixed entropy temperature
+    autotune: bool = True  # tune alpha toward target_entropy
+    target_entropy: float | None = None  # None: -action_dim (continuous) / scaled log(A)
+    target_entropy_scale: float = 0.5  # discrete default: scale * log(num_actions)
+    num_critics: int = 2
+    train_frequency: int = 1  # env steps per env between learning phases
+    gradient_steps: int = 1  # gradient steps per learning phase
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    def __post_init__(self):
+        c = "sac.Config"
+        offpolicy.validate_replay_config(c, self)
+        for name in ("actor_learning_rate", "critic_learning_rate", "alpha_learning_rate"):
+            V.check_positive(c, name, getattr(self, name))
+        V.check_positive(c, "alpha", self.alpha)
+        V.check_unit(c, "target_entropy_scale", self.target_entropy_scale)
+        V.check_int(c, "num_critics", self.num_critics)
+        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
+        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
+
+
+@struct.dataclass
+class State:
+    """SAC train state (a pytree)."""
+
+    actor_params: dict
+    critic_params: dict  # [num_critics] stacked
+    target_critic_params: dict
+    log_alpha: jax.Array
+    actor_opt_state: optax.OptState
+    critic_opt_state: optax.OptState
+    alpha_opt_state: optax.OptState
+    buffer_state: object
+    env_state: object  # [num_envs]
+    obs: jax.Array  # [num_envs, *obs_shape]
+    key: jax.Array
+    step: jax.Array  # updates done
+
+
+# ------------------------------------------------------------------- pure pieces
+def soft_q_targets(r_t, terminated_t, q_next, log_prob_next, alpha, gamma):
+    """`y = r + gamma (1 - terminated) (min_k q_next[k] - alpha log pi(a'|s'))`.
+
+    q_next: `[K, N]` target critics at `(s', a')` with `a' ~ pi(.|s')`;
+    log_prob_next: `[N]`. Returns `[N]` (no gradient).
+    """
+    v_next = jnp.min(q_next, axis=0) - alpha * log_prob_next
+    return jax.lax.stop_gradient(td_target(r_t, v_next, terminated_t, gamma))
+
+
+def discrete_soft_value(logits, q, alpha):
+    """`V(s) = sum_a pi(a|s) (q(s, a) - alpha log pi(a|s))` for logits and `q` `[..., A]`."""
+    log_pi = jax.nn.log_softmax(logits, axis=-1)
+    return jnp.sum(jnp.exp(log_pi) * (q - alpha * log_pi), axis=-1)
+
+
+def critic_loss(q, target):
+    """`sum_k E[(Q_k(s, a) - y)^2]` over the critics `q [K, N]` (targets `[N]`)."""
+    return jnp.sum(jnp.mean(jnp.square(q - target[None]), axis=-1))
+
+
+def actor_loss(log_prob, q_min, alpha):
+    """`E[alpha log pi(a|s) - min_k Q_k(s, a)]` for reparameterised `a ~ pi(.|s)`."""
+    return jnp.mean(alpha * log_prob - q_min)
+
+
+def alpha_loss(log_alpha, log_prob, target_entropy):
+    """Temperature loss `E[-log(alpha) (log pi(a|s) + target_entropy)]` (Haarnoja et al.
+    2018b, eq. 18, in log-space): alpha grows while the entropy is below the target."""
+    return -jnp.mean(log_alpha * jax.lax.stop_gradient(log_prob + target_entropy))
+
+
+# ------------------------------------------------------------------------- make
+def make(env, env_params, config: Config = Config()) -> Agent:
+    """Build SAC for a continuous- or discrete-action `env`. Raises ValueError on bad input."""
+    if not isinstance(config, Config):
+        raise ValueError(f"sac.make expects a sac.Config, got {type(config).__name__}")
+    discrete = envs.is_discrete(env, env_params)
+    obs_ndim = len(envs.obs_shape(env, env_params))
+    hidden, act_fn = tuple(config.hidden_sizes), config.activation
+    if discrete:
+        n = envs.num_actions(env, env_params)
+        actor = DiscreteActor(n, hidden, act_fn, obs_ndim)
+        critic = DiscreteQEnsemble(n, config.num_critics, hidden, act_fn, obs_ndim)
+        default_entropy = config.target_entropy_scale * float(np.log(n))
+    else:
+        action_shape = envs.action_shape(env, env_params)
+        action_dim = envs.action_dim(env, env_params)
+        actor = TanhGaussianActor(action_dim, hidden, act_fn, obs_ndim)
+        critic = ContinuousQEnsemble(config.num_critics, hidden, act_fn, obs_ndim)
+        default_entropy = -float(action_dim)
+    target_entropy = default_entropy if config.target_entropy is None else config.target_entropy
+    actor_tx = optax.adam(config.actor_learning_rate)
+    critic_tx = optax.adam(config.critic_learning_rate)
+    alpha_tx = optax.adam(config.alpha_learning_rate)
+    buffer = make_replay_buffer(config.buffer_size, config.batch_size)
+
+    def sample(params, obs, key):
+        """Continuous: `(action [..., *action_shape], log_prob [...])`."""
+        mean, log_std = actor.apply(params, obs)
+        a, log_prob = tanh_gaussian_sample(key, mean, log_std)
+        return a.reshape(a.shape[:-1] + action_shape), log_prob
+
+    def q_values(params, obs, action):
+        if discrete:
+            q = critic.apply(params, obs)  # [K, N, A]
+            idx = jnp.broadcast_to(action.astype(jnp.int32)[None, :, None], q.shape[:-1] + (1,))
+            return jnp.take_along_axis(q, idx, axis=-1)[..., 0]
+        return critic.apply(params, obs, action.reshape(action.shape[:1] + (-1,)))
+
+    def init(key) -> State:
+        k_actor, k_critic, k_rest = jax.random.split(key, 3)
+        fields = offpolicy.init_fields(k_rest, env, env_params, config.num_envs, buffer)
+        obs = fields["obs"][:1]
+        actor_params = actor.init(k_actor, obs)
+        if discrete:
+            critic_params = critic.init(k_critic, obs)
+        else:
+            critic_params = critic.init(k_critic, obs, jnp.zeros((1, action_dim)))
+        log_alpha = jnp.log(jnp.asarray(config.alpha, jnp.float32))
+        return State(
+            actor_params=actor_params,
+            critic_params=critic_params,
+            target_critic_params=critic_params,
+            log_alpha=log_alpha,
+            actor_opt_state=actor_tx.init(actor_params),
+            critic_opt_state=critic_tx.init(critic_params),
+            alpha_opt_state=alpha_tx.init(log_alpha),
+            **fields,
+        )
+
+    def policy(state, obs, key, env_steps):
+        if discrete:
+            logits = actor.apply(state.actor_params, obs)
+            return jax.random.categorical(key, logits).astype(jnp.int32)
+        return sample(state.actor_params, obs, key)[0]
+
+    def q_loss(critic_params, state, batch, key):
+        alpha = jnp.exp(state.log_alpha)
+        obs, next_obs = batch["obs"], batch["next_obs"]
+        if discrete:
+            logits = actor.apply(state.actor_params, next_obs)
+            q_next = jnp.min(critic.apply(state.target_critic_params, next_obs), axis=0)
+            v_next = discrete_soft_value(logits, q_next, alpha)
+            target = jax.lax.stop_gradient(
+                td_target(batch["reward"], v_next, batch["terminated"], config.gamma)
+            )
+        else:
+            a_next, logp_next = sample(state.actor_params, next_obs, key)
+            q_next = q_values(state.target_critic_params, next_obs, a_next)
+            target = soft_q_targets(
+                batch["reward"], batch["terminated"], q_next, logp_next, alpha, config.gamma
+            )
+        q = q_values(critic_params, obs, batch["action"])
+        return critic_loss(q, target), q.min(axis=0).mean()
+
+    def pi_loss(actor_params, state, obs, key):
+        """Returns `(loss, entropy estimate)`; the entropy drives the temperature."""
+        alpha = jnp.exp(state.log_alpha)
+        if discrete:
+            log_pi = jax.nn.log_softmax(actor.apply(actor_params, obs), axis=-1)
+            q = jnp.min(critic.apply(state.critic_params, obs), axis=0)
+            pi = jnp.exp(log_pi)
+            loss = jnp.mean(jnp.sum(pi * (alpha * log_pi - q), axis=-1))
+            return loss, -jnp.sum(pi * log_pi, axis=-1)
+        a, log_prob = sample(actor_params, obs, key)
+        q = jnp.min(q_values(state.critic_params, obs, a), axis=0)
+        return actor_loss(log_prob, q, alpha), -log_prob
+
+    def learn(state, batch, key):
+        k_critic, k_actor = jax.random.split(key)
+        (loss_q, q_mean), grads = jax.value_and_grad(q_loss, has_aux=True)(
+            state.critic_params, state, batch, k_critic
+        )
+        updates, critic_opt = critic_tx.update(grads, state.critic_opt_state)
+        critic_params = optax.apply_updates(state.critic_params, updates)
+        state = state.replace(critic_params=critic_params, critic_opt_state=critic_opt)
+
+        (loss_pi, entropy), grads = jax.value_and_grad(pi_loss, has_aux=True)(
+            state.actor_params, state, batch["obs"], k_actor
+        )
+        updates, actor_opt = actor_tx.update(grads, state.actor_opt_state)
+        actor_params = optax.apply_updates(state.actor_params, updates)
+        state = state.replace(actor_params=actor_params, actor_opt_state=actor_opt)
+
+        loss_alpha = jnp.zeros((), jnp.float32)
+        if config.autotune:
+            loss_alpha, grad = jax.value_and_grad(alpha_loss)(
+                state.log_alpha, -entropy, target_entropy
+            )
+            updates, alpha_opt = alpha_tx.update(grad, state.alpha_opt_state)
+            state = state.replace(
+                log_alpha=optax.apply_updates(state.log_alpha, updates),
+                alpha_opt_state=alpha_opt,
+            )
+        state = state.replace(
+            target_critic_params=polyak(state.target_critic_params, critic_params, config.tau)
+        )
+        metrics = {
+            "loss/critic": loss_q,
+            "loss/actor": loss_pi,
+            "loss/alpha": loss_alpha,
+            "alpha": jnp.exp(state.log_alpha),
+            "entropy": jnp.mean(entropy),
+            "q_mean": q_mean,
+        }
+        return state, metrics
+
+    update = offpolicy.make_update(
+        env,
+        env_params,
+        buffer,
+        num_envs=config.num_envs,
+        train_frequency=config.train_frequency,
+        gradient_steps=config.gradient_steps,
+        learning_starts=config.learning_starts,
+        policy=policy,
+        learn=learn,
+    )
+
+    def act(state: State, obs, key):
+        if discrete:
+            return jnp.argmax(actor.apply(state.actor_params, obs), axis=-1).astype(jnp.int32)
+        mean, _ = actor.apply(state.actor_params, obs)
+        return jnp.tanh(mean).reshape(mean.shape[:-1] + action_shape)
+
+    return Agent(init, update, act, config.num_updates, env, env_params, config)

@@ -1,0 +1,261 @@
+"""The replay-based training step every off-policy algorithm shares (DQN, C51, QR-DQN,
+DDPG, TD3, SAC).
+
+One `update` of an off-policy agent is:
+
+1. collect `train_frequency` steps from each of `num_envs` envs with the exploration
+   policy (uniformly random actions before `learning_starts` env steps);
+2. add the transitions to the replay buffer, each with its *true* next observation (the
+   final observation where an episode ended, never the auto-reset one) and its
+   `terminated` flag: truncated steps bootstrap, terminated ones do not;
+3. once `learning_starts` env steps have been collected, take `gradient_steps` learning
+   steps (a `lax.scan`), each on a fresh uniform minibatch; then an optional end-of-phase
+   hook (e.g. DQN's periodic target update);
+4. report the learner's metrics (means over the gradient steps; zeros before learning
+   starts), `env_steps` and the episode statistics.
+
+An algorithm supplies the pieces that differ: its exploration policy, one learning step
+(losses, optimiser steps, Polyak target updates) and its evaluation action. Its train
+`State` is a `flax.struct.dataclass` holding its own learner fields (parameters, target
+parameters, optimiser states, ...) plus the fields this module manages:
+`buffer_state, env_state, obs, key, step` (see `init_fields`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from purerl.core import validation as V
+from purerl.core.buffers import ReplayBuffer
+from purerl.core.rollout import episode_metrics, reset_envs, rollout
+from purerl.types import Metrics, PRNGKey
+
+# policy(state, obs [B, ...], key, env_steps) -> action [B, ...]
+ExplorationPolicy = Callable[[Any, Any, PRNGKey, jax.Array], Any]
+# learn(state, batch, key) -> (state, metrics): one gradient step; `batch` leaves [N, ...]
+LearnStep = Callable[[Any, dict, PRNGKey], tuple[Any, Metrics]]
+# end_phase(state, env_steps_before, env_steps_after) -> state
+PhaseHook = Callable[[Any, jax.Array, jax.Array], Any]
+
+MANAGED_FIELDS = ("buffer_state", "env_state", "obs", "key", "step")
+
+
+class ReplayConfig:
+    """Mixin of the replay-loop properties shared by every off-policy `Config` (which must
+    have `total_timesteps`, `num_envs` and `train_frequency` fields)."""
+
+    @property
+    def steps_per_update(self) -> int:
+        """Env steps of one update: `num_envs * train_frequency`."""
+        return self.num_envs * self.train_frequency
+
+    @property
+    def num_updates(self) -> int:
+        return self.total_timesteps // self.steps_per_update
+
+
+def validate_replay_config(cls: str, config) -> None:
+    """Checks of the replay-loop fields every off-policy `Config` has (clear `ValueError`s).
+
+    Fields: total_timesteps, num_envs, buffer_size, batch_size, train_frequency,
+    learning_starts, gradient_steps, gamma, tau.
+    """
+    for name in ("total_timesteps", "num_envs", "buffer_size", "batch_size", "train_frequency"):
+        V.check_int(cls, name, getattr(config, name))
+    V.check_int(cls, "learning_starts", config.learning_starts, minimum=0)
+    V.check_int(cls, "gradient_steps", config.gradient_steps, minimum=0)
+    V.check_unit(cls, "gamma", config.gamma)
+    V.check_unit(cls, "tau", config.tau, closed_low=False)
+    if config.batch_size > config.buffer_size:
+        raise ValueError(
+            f"{cls}: batch_size {config.batch_size} > buffer_size {config.buffer_size}"
+        )
+    per_update = config.num_envs * config.train_frequency
+    if config.total_timesteps < per_update:
+        raise ValueError(
+            f"{cls}: total_timesteps {config.total_timesteps} is less than one update "
+            f"(num_envs * train_frequency = {per_update})"
+        )
+
+
+# ------------------------------------------------------------------- pure pieces
+def polyak(target, online, tau):
+    """`tau * online + (1 - tau) * target`, leaf by leaf (`tau = 1`: a hard copy)."""
+    return jax.tree.map(lambda t, o: tau * o + (1.0 - tau) * t, target, online)
+
+
+def linear_schedule(start, end, duration, t):
+    """`start -> end` linearly over `duration` steps, then constant at `end`."""
+    frac = jnp.clip(t / jnp.maximum(duration, 1.0), 0.0, 1.0)
+    return start + frac * (end - start)
+
+
+def crossed(before, after, interval: int):
+    """True when a multiple of `interval` lies in `(before, after]` (an event every
+    `interval` env steps fell within this update)."""
+    return (after // interval) > (before // interval)
+
+
+def uniform_policy(env, env_params) -> Callable[[Any, PRNGKey], Any]:
+    """`(obs [B, ...], key) -> action [B, ...]` sampled uniformly from the action space
+    (for continuous envs from `purerl.make_env`, the box [-1, 1]^d)."""
+    space = env.action_space(env_params)
+
+    def sample(obs, key):
+        num_envs = jax.tree.leaves(obs)[0].shape[0]
+        return jax.vmap(space.sample)(jax.random.split(key, num_envs))
+
+    return sample
+
+
+def transition_item(obs, action) -> dict:
+    """One example replay item (no batch axis), fixing the buffer's shapes and dtypes."""
+    return {
+        "obs": obs,
+        "action": action,
+        "reward": jnp.zeros((), jnp.float32),
+        "terminated": jnp.zeros((), bool),
+        "next_obs": obs,
+    }
+
+
+def init_fields(key: PRNGKey, env, env_params, num_envs: int, buffer: ReplayBuffer) -> dict:
+    """The managed fields of a fresh off-policy `State`; the key is consumed.
+
+    Returns `dict(buffer_state, env_state, obs [num_envs, ...], key, step)`; an algorithm's
+    `init` adds its learner fields: `State(params=..., **init_fields(...))`.
+    """
+    k_env, k_act, k_state = jax.random.split(key, 3)
+    obs, env_state = reset_envs(k_env, env, env_params, num_envs)
+    action = uniform_policy(env, env_params)(obs, k_act)
+    first = lambda tree: jax.tree.map(lambda x: x[0], tree)
+    example = transition_item(first(obs), first(action))
+    return {
+        "buffer_state": buffer.init(example),
+        "env_state": env_state,
+        "obs": obs,
+        "key": k_state,
+        "step": jnp.zeros((), jnp.int32),
+    }
+
+
+# ------------------------------------------------------------------ the update
+def make_update(
+    env,
+    env_params,
+    buffer: ReplayBuffer,
+    *,
+    num_envs: int,
+    train_frequency: int,
+    gradient_steps: int,
+    learning_starts: int,
+    policy: ExplorationPolicy,
+    learn: LearnStep,
+    end_phase: PhaseHook | None = None,
+    random_before_learning: bool = True,
+) -> Callable[[Any], tuple[Any, Metrics]]:
+    """Build the shared off-policy `update(state) -> (state, metrics)`.
+
+    Args:
+      env, env_params: the (wrapped) env.
+      buffer: from `purerl.core.buffers.make_replay_buffer`.
+      num_envs, train_frequency: each update collects `train_frequency` steps per env.
+      gradient_steps: learning steps per update, each on a fresh minibatch (0: never learn).
+      learning_starts: env steps collected before learning starts (counted at the start
+        of an update, so learning starts in the update that begins at or past it).
+      policy: exploration policy `(state, obs [B, ...], key, env_steps) -> action [B, ...]`.
+      learn: one learning step `(state, batch, key) -> (state, metrics)`. The `state` it
+        sees has `buffer_state`, `env_state` and `obs` set to None (they do not travel
+        through the scan); it returns its updated learner fields in the same structure.
+      end_phase: optional `(state, env_steps_before, env_steps_after) -> state`, run once
+        after the gradient steps of each learning update (e.g. a periodic target update).
+      random_before_learning: act uniformly at random before `learning_starts`.
+    """
+    per_update = num_envs * train_frequency
+    T, B = train_frequency, num_envs
+    random_policy = uniform_policy(env, env_params)
+
+    def sample_and_learn(buffer_state):
+        def step(lean, k):
+            k_sample, k_learn = jax.random.split(k)
+            return learn(lean, buffer.sample(buffer_state, k_sample), k_learn)
+
+        return step
+
+    def update(state):
+        key, k_roll, k_learn = jax.random.split(state.key, 3)
+        env_steps = state.step * per_update
+        learning = env_steps >= learning_starts
+
+        def act(obs, k):
+            action = policy(state, obs, k, env_steps)
+            if random_before_learning:
+                k_rand = jax.random.fold_in(k, 1)
+                random = random_policy(obs, k_rand)
+                action = jnp.where(learning, action, jnp.asarray(random, action.dtype))
+            return action, {}
+
+        env_state, obs, traj = rollout(k_roll, env, env_params, act, state.env_state, state.obs, T)
+        flat = lambda x: x.reshape((T * B,) + x.shape[2:])
+        items = jax.tree.map(
+            flat,
+            {
+                "obs": traj.obs,
+                "action": traj.action,
+                "reward": traj.reward,
+                "terminated": traj.terminated,
+                "next_obs": traj.next_obs,
+            },
+        )
+        buffer_state = buffer.add(state.buffer_state, items)
+        new_env_steps = env_steps + per_update
+        lean = state.replace(buffer_state=None, env_state=None, obs=None)
+        step_fn = sample_and_learn(buffer_state)
+
+        if gradient_steps > 0:
+            keys = jax.random.split(k_learn, gradient_steps)
+            zeros = jax.tree.map(
+                lambda s: jnp.zeros(s.shape, s.dtype),
+                jax.eval_shape(step_fn, lean, keys[0])[1],
+            )
+
+            def do_learn(lean):
+                lean, metrics = jax.lax.scan(step_fn, lean, keys)
+                if end_phase is not None:
+                    lean = end_phase(lean, env_steps, new_env_steps)
+                return lean, jax.tree.map(jnp.mean, metrics)
+
+            lean, metrics = jax.lax.cond(learning, do_learn, lambda s: (s, zeros), lean)
+        else:
+            metrics = {}
+        metrics = dict(metrics)
+        metrics["env_steps"] = new_env_steps
+        metrics.update(episode_metrics(traj.info))
+        new_state = lean.replace(
+            buffer_state=buffer_state,
+            env_state=env_state,
+            obs=obs,
+            key=key,
+            step=state.step + 1,
+        )
+        return new_state, metrics
+
+    return update
+
+
+__all__ = [
+    "MANAGED_FIELDS",
+    "ReplayConfig",
+    "crossed",
+    "init_fields",
+    "linear_schedule",
+    "make_update",
+    "polyak",
+    "transition_item",
+    "uniform_policy",
+    "validate_replay_config",
+]
