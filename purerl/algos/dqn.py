@@ -73,17 +73,21 @@ class Config(offpolicy.ReplayConfig):
     dueling: bool = True
 
     def __post_init__(self):
-        c = "dqn.Config"
-        offpolicy.validate_replay_config(c, self)
-        V.check_int(c, "target_update_interval", self.target_update_interval)
-        V.check_positive(c, "learning_rate", self.learning_rate)
-        V.check_unit(c, "epsilon_start", self.epsilon_start)
-        V.check_unit(c, "epsilon_end", self.epsilon_end)
-        V.check_unit(c, "exploration_fraction", self.exploration_fraction)
-        V.check_positive(c, "max_grad_norm", self.max_grad_norm)
-        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
-        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
-        V.check_choice(c, "loss", self.loss, {"huber", "mse"})
+        validate_value_config("dqn.Config", self)
+        V.check_choice("dqn.Config", "loss", self.loss, {"huber", "mse"})
+
+
+def validate_value_config(c: str, config) -> None:
+    """Checks of the fields the DQN family (DQN, C51, QR-DQN) shares."""
+    offpolicy.validate_replay_config(c, config)
+    V.check_int(c, "target_update_interval", config.target_update_interval)
+    V.check_positive(c, "learning_rate", config.learning_rate)
+    V.check_unit(c, "epsilon_start", config.epsilon_start)
+    V.check_unit(c, "epsilon_end", config.epsilon_end)
+    V.check_unit(c, "exploration_fraction", config.exploration_fraction)
+    V.check_positive(c, "max_grad_norm", config.max_grad_norm)
+    V.check_sizes(c, "hidden_sizes", config.hidden_sizes)
+    V.check_choice(c, "activation", config.activation, set(ACTIVATIONS))
 
 
 @struct.dataclass

@@ -1,0 +1,152 @@
+"""C51: categorical distributional DQN (Bellemare et al. 2017).
+
+The return of each action is a categorical distribution on the fixed support
+`z_i = v_min + i (v_max - v_min) / (num_atoms - 1)`, with probabilities
+`softmax(logits(s)[a])`; `Q(s, a) = sum_i p_i(s, a) z_i`. The target distribution of a
+transition puts mass `p_j(s', a*)` (target network) on the atom `r + gamma (1 -
+terminated) z_j`, projected back onto the support (`categorical_projection`), with
+`a* = argmax_a Q_target(s', a)`, or `argmax_a Q(s', a)` with `double_dqn` (van Hasselt
+et al. 2016). The loss is the cross-entropy `-sum_i m_i log p_i(s, a)`.
+
+The replay loop, exploration and target updates are DQN's (`purerl.algos.dqn`, on
+`purerl.core.offpolicy`). Truncated steps bootstrap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from purerl import envs
+from purerl.algos.dqn import State, check_discrete, make_value_agent, validate_value_config
+from purerl.core import offpolicy
+from purerl.core import validation as V
+from purerl.nets import DistributionalQNetwork
+from purerl.types import Agent
+
+__all__ = [
+    "Config",
+    "State",
+    "categorical_loss",
+    "categorical_projection",
+    "categorical_targets",
+    "make",
+    "support",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(offpolicy.ReplayConfig):
+    """C51 hyper-parameters (defaults: DQN's CartPole setting with a 101-atom support)."""
+
+    total_timesteps: int = 100_000  # env steps of one training run (per seed)
+    num_envs: int = 10
+    buffer_size: int = 50_000
+    batch_size: int = 256
+    learning_starts: int = 5_000  # env steps of uniform-random acting before learning
+    learning_rate: float = 5e-4
+    anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run
+    gamma: float = 0.99
+    target_update_interval: int = 10  # env steps between target updates
+    tau: float = 0.02  # Polyak coefficient of a target update (1.0: hard copy)
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    exploration_fraction: float = 0.5  # fraction of total_timesteps to anneal epsilon over
+    train_frequency: int = 1  # env steps per env between learning phases
+    gradient_steps: int = 5  # gradient steps per learning phase
+    double_dqn: bool = True
+    num_atoms: int = 101
+    v_min: float = -100.0  # support of the return distribution
+    v_max: float = 100.0
+    max_grad_norm: float = 10.0
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "swish"
+
+    def __post_init__(self):
+        c = "c51.Config"
+        validate_value_config(c, self)
+        V.check_int(c, "num_atoms", self.num_atoms, minimum=2)
+        if not (V.is_traced(self.v_min) or V.is_traced(self.v_max)) and not (
+            float(self.v_min) < float(self.v_max)
+        ):
+            raise ValueError(f"{c}: v_min {self.v_min} must be < v_max {self.v_max}")
+
+
+# ------------------------------------------------------------------- pure pieces
+def support(v_min, v_max, num_atoms: int):
+    """The fixed atoms `[num_atoms]`, evenly spaced from `v_min` to `v_max`."""
+    return jnp.linspace(v_min, v_max, num_atoms)
+
+
+def categorical_projection(z_p, probs, z_q):
+    """Project the distribution with atoms `z_p [n_p]` and probabilities `probs [n_p]`
+    onto the support `z_q [n_q]` (increasing; need not be evenly spaced).
+
+    Each atom `z_p[j]`, clipped to `[z_q[0], z_q[-1]]`, splits its mass between its two
+    neighbouring atoms `z_q[i] <= z <= z_q[i+1]` by linear interpolation:
+    `(z_q[i+1] - z) / (z_q[i+1] - z_q[i])` to `z_q[i]`, the rest to `z_q[i+1]`
+    (Bellemare et al. 2017, algorithm 1). Mass is conserved, the mean is preserved for
+    atoms inside the support, and a distribution already on `z_q` is unchanged.
+
+    Returns `probs_q [n_q]`.
+    """
+    z_p = jnp.clip(z_p, z_q[0], z_q[-1])
+    gaps = z_q[1:] - z_q[:-1]
+    d_above = jnp.concatenate([gaps, jnp.ones((1,), z_q.dtype)])  # z_q[i+1] - z_q[i]
+    d_below = jnp.concatenate([jnp.ones((1,), z_q.dtype), gaps])  # z_q[i] - z_q[i-1]
+    delta = z_p[None, :] - z_q[:, None]  # [n_q, n_p]
+    d = jnp.where(delta >= 0, d_above[:, None], d_below[:, None])
+    weights = jnp.clip(1.0 - jnp.abs(delta) / d, 0.0, 1.0)
+    return weights @ probs
+
+
+def categorical_targets(r_t, terminated_t, probs_tp1, z, gamma):
+    """Projected distributional Bellman targets `[N, n]`: the mass `probs_tp1 [N, n]` on
+    atoms `r_t + gamma (1 - terminated_t) z`, projected onto `z [n]` (no gradient)."""
+    not_term = 1.0 - terminated_t.astype(z.dtype)
+    z_tp1 = r_t[:, None] + gamma * not_term[:, None] * z[None, :]
+    target = jax.vmap(categorical_projection, in_axes=(0, 0, None))(z_tp1, probs_tp1, z)
+    return jax.lax.stop_gradient(target)
+
+
+def categorical_loss(logits, target_probs):
+    """Mean cross-entropy `-sum_i m_i log softmax(logits)_i` over `[N, n]`."""
+    return jnp.mean(-jnp.sum(target_probs * jax.nn.log_softmax(logits, axis=-1), axis=-1))
+
+
+# ------------------------------------------------------------------------- make
+def make(env, env_params, config: Config = Config()) -> Agent:
+    """Build C51 for a discrete-action `env`. Raises ValueError on bad input."""
+    if not isinstance(config, Config):
+        raise ValueError(f"c51.make expects a c51.Config, got {type(config).__name__}")
+    check_discrete("C51", env, env_params)
+    net = DistributionalQNetwork(
+        envs.num_actions(env, env_params),
+        config.num_atoms,
+        tuple(config.hidden_sizes),
+        config.activation,
+        obs_ndim=len(envs.obs_shape(env, env_params)),
+    )
+    z = support(config.v_min, config.v_max, config.num_atoms)
+
+    def q_values(params, obs):
+        return jnp.sum(jax.nn.softmax(net.apply(params, obs), axis=-1) * z, axis=-1)
+
+    def loss_fn(params, target_params, batch):
+        logits = net.apply(params, batch["obs"])  # [N, A, n]
+        a = batch["action"].astype(jnp.int32)
+        logits_sa = jnp.take_along_axis(logits, a[:, None, None], axis=1)[:, 0]
+        probs_next = jax.nn.softmax(net.apply(target_params, batch["next_obs"]), axis=-1)
+        q_next = q_values(params, batch["next_obs"]) if config.double_dqn else None
+        if q_next is None:
+            q_next = jnp.sum(probs_next * z, axis=-1)
+        a_star = jnp.argmax(q_next, axis=-1)
+        p_next = jnp.take_along_axis(probs_next, a_star[:, None, None], axis=1)[:, 0]
+        target = categorical_targets(batch["reward"], batch["terminated"], p_next, z, config.gamma)
+        q_sa = jnp.sum(jax.nn.softmax(logits_sa, axis=-1) * z, axis=-1)
+        return categorical_loss(logits_sa, target), {"q_mean": q_sa.mean()}
+
+    return make_value_agent(env, env_params, config, net, loss_fn, q_values, "categorical")

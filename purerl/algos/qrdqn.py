@@ -1,0 +1,142 @@
+"""QR-DQN: distributional DQN by quantile regression (Dabney et al. 2018).
+
+The return of each action is represented by `num_quantiles` values `theta_i(s, a)` at the
+quantile midpoints `tau_i = (2i + 1) / (2N)`; `Q(s, a) = mean_i theta_i(s, a)`. The target
+samples are `r + gamma (1 - terminated) theta_j(s', a*)` (target network), with
+`a* = argmax_a Q_target(s', a)`, or `argmax_a Q(s', a)` with `double_dqn`; the loss is the
+quantile-Huber loss (`quantile_huber_loss`).
+
+The replay loop, exploration and target updates are DQN's (`purerl.algos.dqn`, on
+`purerl.core.offpolicy`). Truncated steps bootstrap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from purerl import envs
+from purerl.algos.dqn import State, check_discrete, make_value_agent, validate_value_config
+from purerl.core import offpolicy
+from purerl.core import validation as V
+from purerl.nets import DistributionalQNetwork
+from purerl.types import Agent
+
+__all__ = [
+    "Config",
+    "State",
+    "make",
+    "quantile_huber_loss",
+    "quantile_midpoints",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(offpolicy.ReplayConfig):
+    """QR-DQN hyper-parameters (defaults: DQN's CartPole setting with 50 quantiles)."""
+
+    total_timesteps: int = 100_000  # env steps of one training run (per seed)
+    num_envs: int = 10
+    buffer_size: int = 50_000
+    batch_size: int = 256
+    learning_starts: int = 5_000  # env steps of uniform-random acting before learning
+    learning_rate: float = 5e-4
+    anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run
+    gamma: float = 0.99
+    target_update_interval: int = 10  # env steps between target updates
+    tau: float = 0.02  # Polyak coefficient of a target update (1.0: hard copy)
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    exploration_fraction: float = 0.5  # fraction of total_timesteps to anneal epsilon over
+    train_frequency: int = 1  # env steps per env between learning phases
+    gradient_steps: int = 5  # gradient steps per learning phase
+    double_dqn: bool = True
+    num_quantiles: int = 50
+    kappa: float = 1.0  # Huber threshold of the quantile loss (0: the pinball loss)
+    max_grad_norm: float = 10.0
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "swish"
+
+    def __post_init__(self):
+        c = "qrdqn.Config"
+        validate_value_config(c, self)
+        V.check_int(c, "num_quantiles", self.num_quantiles)
+        V.check_positive(c, "kappa", self.kappa, allow_zero=True)
+
+
+# ------------------------------------------------------------------- pure pieces
+def quantile_midpoints(num_quantiles: int):
+    """`tau_i = (2i + 1) / (2N)`, `i = 0..N-1`: `[N]`."""
+    return (2.0 * jnp.arange(num_quantiles) + 1.0) / (2.0 * num_quantiles)
+
+
+def quantile_huber_loss(dist_src, tau_src, dist_target, kappa=1.0):
+    """Quantile-Huber loss of one transition (Dabney et al. 2018, eq. 10):
+
+      u_ij = dist_target[j] - dist_src[i]
+      L    = sum_i mean_j |tau_src[i] - 1{u_ij < 0}| H_kappa(u_ij) / kappa
+      H_kappa(u) = 0.5 u^2 if |u| <= kappa else kappa (|u| - 0.5 kappa)
+
+    As `kappa -> 0`, `H_kappa(u) / kappa -> |u|` and this is the quantile (pinball)
+    regression loss `sum_i mean_j rho_tau_i(u_ij)`, `rho_tau(u) = u (tau - 1{u < 0})`;
+    `kappa = 0` (a Python number) computes that limit exactly. No gradient flows into
+    `dist_target`.
+
+    Args:
+      dist_src: quantile estimates `[N]` at the fractions `tau_src [N]`.
+      dist_target: target samples `[M]`.
+      kappa: Huber threshold >= 0.
+
+    Returns:
+      scalar loss.
+    """
+    u = jax.lax.stop_gradient(dist_target)[None, :] - dist_src[:, None]  # [N, M]
+    weight = jnp.abs(tau_src[:, None] - (u < 0).astype(u.dtype))
+    if isinstance(kappa, int | float) and kappa == 0:
+        scaled = jnp.abs(u)
+    else:
+        abs_u = jnp.abs(u)
+        huber = jnp.where(abs_u <= kappa, 0.5 * u**2, kappa * (abs_u - 0.5 * kappa))
+        scaled = huber / kappa
+    return jnp.sum(jnp.mean(weight * scaled, axis=1))
+
+
+# ------------------------------------------------------------------------- make
+def make(env, env_params, config: Config = Config()) -> Agent:
+    """Build QR-DQN for a discrete-action `env`. Raises ValueError on bad input."""
+    if not isinstance(config, Config):
+        raise ValueError(f"qrdqn.make expects a qrdqn.Config, got {type(config).__name__}")
+    check_discrete("QR-DQN", env, env_params)
+    net = DistributionalQNetwork(
+        envs.num_actions(env, env_params),
+        config.num_quantiles,
+        tuple(config.hidden_sizes),
+        config.activation,
+        obs_ndim=len(envs.obs_shape(env, env_params)),
+    )
+    tau = quantile_midpoints(config.num_quantiles)
+
+    def q_values(params, obs):
+        return jnp.mean(net.apply(params, obs), axis=-1)
+
+    def loss_fn(params, target_params, batch):
+        theta = net.apply(params, batch["obs"])  # [N, A, K]
+        a = batch["action"].astype(jnp.int32)
+        theta_sa = jnp.take_along_axis(theta, a[:, None, None], axis=1)[:, 0]
+        theta_next = net.apply(target_params, batch["next_obs"])
+        q_next = q_values(params, batch["next_obs"]) if config.double_dqn else None
+        if q_next is None:
+            q_next = jnp.mean(theta_next, axis=-1)
+        a_star = jnp.argmax(q_next, axis=-1)
+        theta_next = jnp.take_along_axis(theta_next, a_star[:, None, None], axis=1)[:, 0]
+        not_term = 1.0 - batch["terminated"].astype(theta.dtype)
+        target = batch["reward"][:, None] + config.gamma * not_term[:, None] * theta_next
+        losses = jax.vmap(quantile_huber_loss, in_axes=(0, None, 0, None))(
+            theta_sa, tau, target, config.kappa
+        )
+        return jnp.mean(losses), {"q_mean": jnp.mean(theta_sa)}
+
+    return make_value_agent(env, env_params, config, net, loss_fn, q_values, "quantile")
