@@ -31,6 +31,14 @@ FAMILIES: dict[str, list[tuple[str, str, dict, dict]]] = {
         ("trpo", "CartPole-v1", {}, {}),
         ("ppo", "CartPole-v1", {"total_timesteps": 500_000}, {}),
     ],
+    "offpolicy": [
+        ("dqn", "CartPole-v1", {}, {}),
+        ("c51", "CartPole-v1", {}, {}),
+        ("qrdqn", "CartPole-v1", {}, {}),
+        ("ddpg", "Pendulum-v1", {}, {}),
+        ("td3", "Pendulum-v1", {}, {}),
+        ("sac", "Pendulum-v1", {}, {}),
+    ],
 }
 
 
