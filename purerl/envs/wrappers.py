@@ -217,27 +217,33 @@ class NormalizeReward(Wrapper):
         return obs, new, scaled, term, trunc, info
 
 
-def inherit_statistics(fresh_state, trained_state):
-    """Copy normalisation statistics from trained env states into fresh ones, frozen.
+def inherit_statistics(fresh_state, trained_state, freeze: bool = True):
+    """Copy normalisation statistics from trained env states into fresh ones.
 
-    `trained_state` may carry a leading batch axis `[B, ...]` (the training envs); the
-    statistics are averaged over it. Used by `purerl.evaluate` so the evaluation envs see
-    observations normalised exactly as in training.
+    Where both states have the same batch shape the statistics are copied env by env;
+    otherwise `trained_state` may carry a leading batch axis `[B, ...]` (the training envs)
+    and the statistics are averaged over it. `freeze=True` (what `purerl.evaluate` uses,
+    so evaluation envs see observations normalised exactly as in training) stops further
+    updates; `freeze=False` keeps them learning (an algorithm that resets its envs every
+    update, like REINFORCE, keeps its statistics this way).
     """
     if isinstance(fresh_state, NormalizeObsState):
         t = trained_state
-        batched = t.count.ndim > 0
-        avg = (lambda x: jnp.mean(x, axis=0)) if batched else (lambda x: x)
-        inner = inherit_statistics(fresh_state.env_state, t.env_state)
+        if t.count.shape == fresh_state.count.shape:
+            same = lambda x: x
+        else:
+            same = (lambda x: jnp.mean(x, axis=0)) if t.count.ndim > 0 else (lambda x: x)
+        inner = inherit_statistics(fresh_state.env_state, t.env_state, freeze)
+        frozen = jnp.ones_like(fresh_state.frozen) if freeze else fresh_state.frozen
         return fresh_state.replace(
             env_state=inner,
-            mean=jnp.broadcast_to(avg(t.mean), fresh_state.mean.shape),
-            var=jnp.broadcast_to(avg(t.var), fresh_state.var.shape),
-            count=jnp.broadcast_to(avg(t.count), fresh_state.count.shape),
-            frozen=jnp.ones_like(fresh_state.frozen),
+            mean=jnp.broadcast_to(same(t.mean), fresh_state.mean.shape),
+            var=jnp.broadcast_to(same(t.var), fresh_state.var.shape),
+            count=jnp.broadcast_to(same(t.count), fresh_state.count.shape),
+            frozen=frozen,
         )
     if hasattr(fresh_state, "env_state") and hasattr(trained_state, "env_state"):
         return fresh_state.replace(
-            env_state=inherit_statistics(fresh_state.env_state, trained_state.env_state)
+            env_state=inherit_statistics(fresh_state.env_state, trained_state.env_state, freeze)
         )
     return fresh_state

@@ -1,0 +1,193 @@
+"""Advantage actor-critic, synchronous (A2C; the synchronous variant of Mnih et al. 2016).
+
+Each update runs `num_envs` envs for `num_steps` steps (n = num_steps), forms n-step
+returns bootstrapped from V at the segment's end or at a time-limit truncation (GAE with
+`gae_lambda = 1`, the A3C/A2C estimator; lambda < 1 gives GAE), and takes one optimiser step
+(RMSProp by default, as in the paper, or Adam) on
+
+    L = -mean(log pi(a|s) A) + vf_coef * 0.5 mean((V(s) - R)^2) - ent_coef * mean(H[pi(.|s)])
+
+with shared or separate torsos. `segment_gradients` is the whole "collect a segment and
+differentiate" half, reused by `a3c` for its asynchronous workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from purerl.algos.ppo import value_loss
+from purerl.core import onpolicy
+from purerl.core import validation as V
+from purerl.core.returns import gae
+from purerl.core.rollout import episode_metrics, reset_envs
+from purerl.nets import ACTIVATIONS
+from purerl.types import Agent
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A2C hyper-parameters (defaults: Stable-Baselines3's A2C, CartPole-ready)."""
+
+    total_timesteps: int = 500_000  # env steps of one training run (per seed)
+    num_envs: int = 8
+    num_steps: int = 5  # n of the n-step returns: steps per env per update
+    learning_rate: float = 7e-4
+    optimizer: str = "rmsprop"  # "rmsprop" | "adam"
+    rmsprop_decay: float = 0.99
+    optimizer_eps: float = 1e-5
+    anneal_lr: bool = False
+    gamma: float = 0.99
+    gae_lambda: float = 1.0  # 1: plain n-step returns
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    normalize_advantages: bool = False
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+    shared_torso: bool = False
+    log_std_init: float = 0.0
+
+    def __post_init__(self):
+        c = f"{type(self).__module__.rsplit('.', 1)[-1]}.Config"
+        for name in ("total_timesteps", "num_envs", "num_steps"):
+            V.check_int(c, name, getattr(self, name))
+        V.check_positive(c, "learning_rate", self.learning_rate)
+        V.check_choice(c, "optimizer", self.optimizer, {"rmsprop", "adam"})
+        V.check_unit(c, "rmsprop_decay", self.rmsprop_decay)
+        V.check_positive(c, "optimizer_eps", self.optimizer_eps)
+        V.check_unit(c, "gamma", self.gamma)
+        V.check_unit(c, "gae_lambda", self.gae_lambda)
+        V.check_positive(c, "ent_coef", self.ent_coef, allow_zero=True)
+        V.check_positive(c, "vf_coef", self.vf_coef, allow_zero=True)
+        V.check_positive(c, "max_grad_norm", self.max_grad_norm)
+        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
+        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
+        if self.total_timesteps < self.batch_size:
+            raise ValueError(
+                f"{c}: total_timesteps {self.total_timesteps} is less than one update's "
+                f"env steps ({self.batch_size})"
+            )
+
+    @property
+    def batch_size(self) -> int:
+        """Env steps per update."""
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return self.total_timesteps // self.batch_size
+
+
+@struct.dataclass
+class State:
+    """A2C train state (a pytree)."""
+
+    params: dict
+    opt_state: optax.OptState
+    env_state: object  # [num_envs]
+    obs: jax.Array  # [num_envs, *obs_shape]
+    key: jax.Array
+    step: jax.Array
+
+
+# ------------------------------------------------------------------- pure pieces
+def loss_fn(params, net, batch, config: Config):
+    """A2C loss on a flat batch `{obs, action, advantage, return}` of `[N, ...]`.
+
+    Returns `(loss, aux)`.
+    """
+    dist, value = net.apply(params, batch["obs"])
+    adv = batch["advantage"]
+    if config.normalize_advantages:
+        adv = onpolicy.normalize(adv)
+    pg = onpolicy.policy_gradient_loss(dist.log_prob(batch["action"]), adv)
+    v_loss = value_loss(value, None, batch["return"])
+    entropy = jnp.mean(dist.entropy())
+    total = pg + config.vf_coef * v_loss - config.ent_coef * entropy
+    return total, {"loss/policy": pg, "loss/value": v_loss, "entropy": entropy}
+
+
+def make_optimizer(config: Config, num_updates: int) -> optax.GradientTransformation:
+    return onpolicy.make_optimizer(
+        config.optimizer,
+        config.learning_rate,
+        max_grad_norm=config.max_grad_norm,
+        anneal_steps=num_updates if config.anneal_lr else None,
+        eps=config.optimizer_eps,
+        rmsprop_decay=config.rmsprop_decay,
+    )
+
+
+def segment_gradients(key, net, params, env, env_params, env_state, obs, config: Config):
+    """Collect one `num_steps` segment with `params` and return the A2C gradient at `params`.
+
+    Returns `(grads, env_state, obs, metrics)`; the key is consumed.
+    """
+    env_state, obs, traj, v_tp1 = onpolicy.collect(
+        key, net, params, env, env_params, env_state, obs, config.num_steps
+    )
+    adv, ret = gae(
+        traj.reward,
+        traj.extras["value"],
+        v_tp1,
+        traj.terminated,
+        traj.truncated,
+        config.gamma,
+        config.gae_lambda,
+    )
+    batch = onpolicy.flatten(
+        {"obs": traj.obs, "action": traj.action, "advantage": adv, "return": ret}
+    )
+    grads, aux = jax.grad(loss_fn, has_aux=True)(params, net, batch, config)
+    aux["grad_norm"] = optax.global_norm(grads)
+    aux.update(episode_metrics(traj.info))
+    return grads, env_state, obs, aux
+
+
+def build(env, env_params, config: Config):
+    """The network and optimiser of A2C/A3C for `env` (validates the pairing)."""
+    net = onpolicy.make_actor_critic(
+        env,
+        env_params,
+        config.hidden_sizes,
+        config.activation,
+        config.shared_torso,
+        config.log_std_init,
+    )
+    return net, make_optimizer(config, config.num_updates)
+
+
+# ------------------------------------------------------------------------- make
+def make(env, env_params, config: Config = Config()) -> Agent:
+    """Build A2C for `env` (from `purerl.make_env`). Raises ValueError on bad input."""
+    if type(config) is not Config:
+        raise ValueError(f"a2c.make expects an a2c.Config, got {type(config).__name__}")
+    net, tx = build(env, env_params, config)
+    B = config.num_envs
+
+    def init(key) -> State:
+        k_net, k_env, k_state = jax.random.split(key, 3)
+        obs, env_state = reset_envs(k_env, env, env_params, B)
+        params = net.init(k_net, obs[:1])
+        return State(params, tx.init(params), env_state, obs, k_state, jnp.int32(0))
+
+    def update(state: State):
+        key, k_seg = jax.random.split(state.key)
+        grads, env_state, obs, metrics = segment_gradients(
+            k_seg, net, state.params, env, env_params, state.env_state, state.obs, config
+        )
+        upd, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, upd)
+        metrics["env_steps"] = (state.step + 1) * config.batch_size
+        return State(params, opt_state, env_state, obs, key, state.step + 1), metrics
+
+    def act(state: State, obs, key):
+        return net.apply(state.params, obs, method="policy").mode()
+
+    return Agent(init, update, act, config.num_updates, env, env_params, config)

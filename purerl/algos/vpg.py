@@ -1,0 +1,147 @@
+"""Vanilla Policy Gradient with a learned value baseline, as in Spinning Up.
+
+Each update collects `num_steps` steps from each of `num_envs` envs (env state carried
+across updates) and computes GAE-lambda advantages from the learned V (Schulman et al.
+2016), truncation aware. Then
+
+* one policy-gradient step (Adam, `learning_rate`) on `-mean_t log pi(a_t|s_t) A_t`
+  (advantages standardised over the batch, as Spinning Up does);
+* `value_iters` full-batch Adam steps (`value_learning_rate`) regressing V on the
+  discounted rewards-to-go, bootstrapped from V where a time limit or the rollout's end
+  cuts an episode.
+
+The policy and the value function have separate torsos and separate optimisers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from purerl.core import onpolicy
+from purerl.core import validation as V
+from purerl.core.rollout import episode_metrics, reset_envs
+from purerl.nets import ACTIVATIONS
+from purerl.types import Agent
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """VPG hyper-parameters (defaults: CartPole-ready; Spinning Up's gamma and lambda)."""
+
+    total_timesteps: int = 500_000  # env steps of one training run (per seed)
+    num_envs: int = 8
+    num_steps: int = 128  # steps per env per update
+    learning_rate: float = 3e-3  # policy Adam step size (one step per update)
+    value_learning_rate: float = 1e-3
+    value_iters: int = 80  # full-batch value regression steps per update
+    gamma: float = 0.99
+    gae_lambda: float = 0.97
+    normalize_advantages: bool = True
+    ent_coef: float = 0.0
+    max_grad_norm: float | None = None
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+    log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian
+
+    def __post_init__(self):
+        c = "vpg.Config"
+        for name in ("total_timesteps", "num_envs", "num_steps", "value_iters"):
+            V.check_int(c, name, getattr(self, name))
+        V.check_positive(c, "learning_rate", self.learning_rate)
+        V.check_positive(c, "value_learning_rate", self.value_learning_rate)
+        V.check_unit(c, "gamma", self.gamma)
+        V.check_unit(c, "gae_lambda", self.gae_lambda)
+        V.check_positive(c, "ent_coef", self.ent_coef, allow_zero=True)
+        if self.max_grad_norm is not None:
+            V.check_positive(c, "max_grad_norm", self.max_grad_norm)
+        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
+        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
+        if self.total_timesteps < self.batch_size:
+            raise ValueError(
+                f"{c}: total_timesteps {self.total_timesteps} is less than one batch "
+                f"(num_envs * num_steps = {self.batch_size})"
+            )
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return self.total_timesteps // self.batch_size
+
+
+@struct.dataclass
+class State:
+    """VPG train state (a pytree)."""
+
+    params: dict  # separate-torso ActorCritic
+    opt_state: optax.OptState  # policy half
+    value_opt_state: optax.OptState  # value half
+    env_state: object  # [num_envs]
+    obs: jax.Array  # [num_envs, *obs_shape]
+    key: jax.Array
+    step: jax.Array
+
+
+def make(env, env_params, config: Config = Config()) -> Agent:
+    """Build VPG for `env` (from `purerl.make_env`). Raises ValueError on bad input."""
+    if not isinstance(config, Config):
+        raise ValueError(f"vpg.make expects a vpg.Config, got {type(config).__name__}")
+    net = onpolicy.make_actor_critic(
+        env, env_params, config.hidden_sizes, config.activation, False, config.log_std_init
+    )
+    tx = onpolicy.make_optimizer("adam", config.learning_rate, max_grad_norm=config.max_grad_norm)
+    tx_v = onpolicy.make_optimizer("adam", config.value_learning_rate)
+    T, B = config.num_steps, config.num_envs
+
+    def init(key) -> State:
+        k_net, k_env, k_state = jax.random.split(key, 3)
+        obs, env_state = reset_envs(k_env, env, env_params, B)
+        params = net.init(k_net, obs[:1])
+        pi, v = onpolicy.split_params(params)
+        return State(params, tx.init(pi), tx_v.init(v), env_state, obs, k_state, jnp.int32(0))
+
+    def update(state: State):
+        key, k_roll = jax.random.split(state.key)
+        env_state, obs, traj, v_tp1 = onpolicy.collect(
+            k_roll, net, state.params, env, env_params, state.env_state, state.obs, T
+        )
+        adv, ret = onpolicy.advantages_and_returns(traj, v_tp1, config.gamma, config.gae_lambda)
+        if config.normalize_advantages:
+            adv = onpolicy.normalize(adv)
+        pi_params, v_params = onpolicy.split_params(state.params)
+
+        def loss(pi):
+            dist = net.apply(onpolicy.merge_params(pi, v_params), traj.obs, method="policy")
+            entropy = jnp.mean(dist.entropy())
+            pg = onpolicy.policy_gradient_loss(dist.log_prob(traj.action), adv)
+            return pg - config.ent_coef * entropy, (pg, entropy)
+
+        (_, (pg, entropy)), grads = jax.value_and_grad(loss, has_aux=True)(pi_params)
+        upd, opt_state = tx.update(grads, state.opt_state, pi_params)
+        params = onpolicy.merge_params(optax.apply_updates(pi_params, upd), v_params)
+        params, value_opt_state, v_loss = onpolicy.fit_value(
+            net, params, state.value_opt_state, tx_v, traj.obs, ret, config.value_iters
+        )
+        metrics = {
+            "loss/policy": pg,
+            "loss/value": v_loss,
+            "entropy": entropy,
+            "grad_norm": optax.global_norm(grads),
+            "env_steps": (state.step + 1) * (T * B),
+            **episode_metrics(traj.info),
+        }
+        new_state = State(params, opt_state, value_opt_state, env_state, obs, key, state.step + 1)
+        return new_state, metrics
+
+    def act(state: State, obs, key):
+        return net.apply(state.params, obs, method="policy").mode()
+
+    return Agent(init, update, act, config.num_updates, env, env_params, config)

@@ -1,0 +1,170 @@
+"""Pieces shared by the on-policy actor-critic family (REINFORCE, VPG, A2C, A3C, TRPO, PPO).
+
+* `make_actor_critic`: the policy/value network for an env (categorical or Gaussian head).
+* `split_params` / `merge_params`: the policy and value halves of a separate-torso
+  `ActorCritic`, for algorithms that give each its own optimiser (VPG, TRPO, REINFORCE's
+  baseline).
+* `collect`: one on-policy rollout recording `log_prob` and `value`, plus the values of
+  the true next observations for truncation-aware bootstrapping.
+* `fit_value`: full-batch value regression, `iters` optimiser steps.
+* `make_optimizer`: Adam or RMSProp with optional gradient clipping and linear annealing.
+* `flatten`, `policy_gradient_loss`, `masked_mean`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from purerl import envs
+from purerl.core.returns import gae
+from purerl.core.rollout import rollout
+from purerl.nets import ActorCritic
+
+POLICY_KEYS = ("actor_torso", "policy_head")
+VALUE_KEYS = ("critic_torso", "value_head")
+
+
+def make_actor_critic(
+    env,
+    env_params,
+    hidden_sizes: Sequence[int],
+    activation: str,
+    shared_torso: bool = False,
+    log_std_init: float = 0.0,
+) -> ActorCritic:
+    """An `ActorCritic` sized for `env`: categorical head for discrete actions, diagonal
+    Gaussian (in the [-1, 1] action space of `RescaleAction`) for continuous ones."""
+    discrete = envs.is_discrete(env, env_params)
+    action_dim = envs.num_actions(env, env_params) if discrete else envs.action_dim(env, env_params)
+    return ActorCritic(
+        action_dim=action_dim,
+        discrete=discrete,
+        hidden_sizes=tuple(hidden_sizes),
+        activation=activation,
+        obs_ndim=len(envs.obs_shape(env, env_params)),
+        shared_torso=shared_torso,
+        log_std_init=log_std_init,
+    )
+
+
+def split_params(params: dict) -> tuple[dict, dict]:
+    """`(policy_params, value_params)` of a separate-torso `ActorCritic`."""
+    p = params["params"]
+    return {k: p[k] for k in POLICY_KEYS}, {k: p[k] for k in VALUE_KEYS}
+
+
+def merge_params(policy_params: dict, value_params: dict) -> dict:
+    """Inverse of `split_params`."""
+    return {"params": {**policy_params, **value_params}}
+
+
+def collect(key, net, params, env, env_params, env_state, obs, num_steps: int):
+    """Roll out the stochastic policy of `net` for `num_steps` steps; the key is consumed.
+
+    Returns `(env_state, obs, traj, v_tp1)`: `traj` is a time-major `Transition [T, B]`
+    whose `extras` hold `log_prob` and `value` (of `traj.obs`); `v_tp1 [T, B]` are the
+    values of the true next observations (the final observation where an episode ended),
+    what GAE, n-step and TD targets bootstrap from on truncation.
+    """
+
+    def policy(o, k):
+        dist, value = net.apply(params, o)
+        action = dist.sample(seed=k)
+        return action, {"log_prob": dist.log_prob(action), "value": value}
+
+    env_state, obs, traj = rollout(key, env, env_params, policy, env_state, obs, num_steps)
+    v_tp1 = net.apply(params, traj.next_obs, method="value")
+    return env_state, obs, traj, v_tp1
+
+
+def flatten(tree):
+    """Merge the leading `[T, B]` axes of every leaf into one `[T * B]` axis."""
+    return jax.tree.map(lambda x: x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:]), tree)
+
+
+def masked_mean(x, mask=None):
+    """Mean of `x` over the entries where `mask` is true (all entries if `mask` is None)."""
+    if mask is None:
+        return jnp.mean(x)
+    m = jnp.asarray(mask, x.dtype)
+    return jnp.sum(x * m) / jnp.maximum(jnp.sum(m), 1.0)
+
+
+def policy_gradient_loss(log_prob, weights, mask=None):
+    """The score-function surrogate `-(log pi(a|s) * weights).mean()` over valid steps.
+
+    Its gradient is the policy-gradient estimate `-mean_t grad log pi(a_t|s_t) Psi_t` for
+    any weights `Psi_t` (whole return, reward-to-go, advantage), which are held constant.
+    """
+    return -masked_mean(log_prob * jax.lax.stop_gradient(weights), mask)
+
+
+def make_optimizer(
+    name: str,
+    learning_rate,
+    *,
+    max_grad_norm: float | None = None,
+    anneal_steps: int | None = None,
+    eps: float = 1e-5,
+    rmsprop_decay: float = 0.99,
+) -> optax.GradientTransformation:
+    """`"adam"` or `"rmsprop"`, optionally preceded by global-norm clipping and with the
+    learning rate decayed linearly to 0 over `anneal_steps` optimiser steps."""
+    lr = learning_rate
+    if anneal_steps:
+        lr = lambda count: learning_rate * jnp.maximum(1.0 - count / anneal_steps, 0.0)
+    if name == "adam":
+        opt = optax.adam(lr, eps=eps)
+    elif name == "rmsprop":
+        opt = optax.rmsprop(lr, decay=rmsprop_decay, eps=eps)
+    else:
+        raise ValueError(f"unknown optimizer {name!r}; choose 'adam' or 'rmsprop'")
+    if max_grad_norm is None:
+        return opt
+    return optax.chain(optax.clip_by_global_norm(max_grad_norm), opt)
+
+
+def fit_value(net, params, opt_state, tx, obs, targets, iters: int, mask=None):
+    """Regress the value half of a separate-torso `ActorCritic` on `targets`.
+
+    Takes `iters` full-batch steps of `tx` on `0.5 * mean((V(obs) - targets)^2)` over the
+    valid entries, leaving the policy half untouched. `tx`/`opt_state` act on the value
+    half only (`split_params(params)[1]`).
+
+    Returns `(params, opt_state, loss_before)`.
+    """
+    pi_params, v_params = split_params(params)
+    targets = jax.lax.stop_gradient(targets)
+
+    def loss(v):
+        value = net.apply(merge_params(pi_params, v), obs, method="value")
+        return 0.5 * masked_mean(jnp.square(value - targets), mask)
+
+    def step(carry, _):
+        v, opt = carry
+        value_loss, g = jax.value_and_grad(loss)(v)
+        upd, opt = tx.update(g, opt, v)
+        return (optax.apply_updates(v, upd), opt), value_loss
+
+    (v_params, opt_state), losses = jax.lax.scan(step, (v_params, opt_state), None, iters)
+    return merge_params(pi_params, v_params), opt_state, losses[0]
+
+
+def advantages_and_returns(traj, v_tp1, gamma, lambda_):
+    """Spinning Up's targets for VPG and TRPO, truncation aware, `[T, B]` each:
+    GAE-lambda advantages, and the discounted rewards-to-go bootstrapped from V wherever a
+    time limit or the rollout's end cuts an episode (GAE with lambda = 1) for V's regression.
+    """
+    v_t = traj.extras["value"]
+    adv, _ = gae(traj.reward, v_t, v_tp1, traj.terminated, traj.truncated, gamma, lambda_)
+    _, ret = gae(traj.reward, v_t, v_tp1, traj.terminated, traj.truncated, gamma, 1.0)
+    return adv, ret
+
+
+def normalize(x, eps: float = 1e-8):
+    """Standardise `x` to zero mean and unit variance."""
+    return (x - x.mean()) / (x.std() + eps)
