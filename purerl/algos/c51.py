@@ -40,7 +40,7 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class Config(offpolicy.ReplayConfig):
-    """C51 hyper-parameters (defaults: DQN's CartPole setting with a 101-atom support)."""
+    """C51 hyper-parameters (defaults: DQN's CartPole setting with 51 atoms on [-100, 100])."""
 
     total_timesteps: int = 100_000  # env steps of one training run (per seed)
     num_envs: int = 10
@@ -58,7 +58,7 @@ class Config(offpolicy.ReplayConfig):
     train_frequency: int = 1  # env steps per env between learning phases
     gradient_steps: int = 5  # gradient steps per learning phase
     double_dqn: bool = True
-    num_atoms: int = 101
+    num_atoms: int = 51
     v_min: float = -100.0  # support of the return distribution
     v_max: float = 100.0
     max_grad_norm: float = 10.0
@@ -81,7 +81,7 @@ def support(v_min, v_max, num_atoms: int):
     return jnp.linspace(v_min, v_max, num_atoms)
 
 
-def categorical_projection(z_p, probs, z_q):
+def categorical_projection(z_p, probs, z_q, evenly_spaced: bool = False):
     """Project the distribution with atoms `z_p [n_p]` and probabilities `probs [n_p]`
     onto the support `z_q [n_q]` (increasing; need not be evenly spaced).
 
@@ -89,26 +89,32 @@ def categorical_projection(z_p, probs, z_q):
     neighbouring atoms `z_q[i] <= z <= z_q[i+1]` by linear interpolation:
     `(z_q[i+1] - z) / (z_q[i+1] - z_q[i])` to `z_q[i]`, the rest to `z_q[i+1]`
     (Bellemare et al. 2017, algorithm 1). Mass is conserved, the mean is preserved for
-    atoms inside the support, and a distribution already on `z_q` is unchanged.
+    atoms inside the support, and a distribution already on `z_q` is unchanged. Cost
+    `O(n_p log n_q)` (a sorted search and a scatter-add), not `O(n_p n_q)`; with
+    `evenly_spaced=True` (a promise that `z_q` is a `linspace`) the neighbours come from
+    one division instead of the search.
 
     Returns `probs_q [n_q]`.
     """
-    z_p = jnp.clip(z_p, z_q[0], z_q[-1])
-    gaps = z_q[1:] - z_q[:-1]
-    d_above = jnp.concatenate([gaps, jnp.ones((1,), z_q.dtype)])  # z_q[i+1] - z_q[i]
-    d_below = jnp.concatenate([jnp.ones((1,), z_q.dtype), gaps])  # z_q[i] - z_q[i-1]
-    delta = z_p[None, :] - z_q[:, None]  # [n_q, n_p]
-    d = jnp.where(delta >= 0, d_above[:, None], d_below[:, None])
-    weights = jnp.clip(1.0 - jnp.abs(delta) / d, 0.0, 1.0)
-    return weights @ probs
+    n_q = z_q.shape[0]
+    z = jnp.clip(z_p, z_q[0], z_q[-1])
+    if evenly_spaced:
+        below = jnp.floor((z - z_q[0]) / (z_q[1] - z_q[0])).astype(jnp.int32)
+    else:
+        below = jnp.searchsorted(z_q, z, side="right") - 1
+    lower = jnp.clip(below, 0, n_q - 2)
+    frac = (z - z_q[lower]) / (z_q[lower + 1] - z_q[lower])  # in [0, 1]
+    out = jnp.zeros((n_q,), jnp.result_type(probs, z_q))
+    return out.at[lower].add(probs * (1.0 - frac)).at[lower + 1].add(probs * frac)
 
 
-def categorical_targets(r_t, terminated_t, probs_tp1, z, gamma):
+def categorical_targets(r_t, terminated_t, probs_tp1, z, gamma, evenly_spaced=False):
     """Projected distributional Bellman targets `[N, n]`: the mass `probs_tp1 [N, n]` on
     atoms `r_t + gamma (1 - terminated_t) z`, projected onto `z [n]` (no gradient)."""
     not_term = 1.0 - terminated_t.astype(z.dtype)
     z_tp1 = r_t[:, None] + gamma * not_term[:, None] * z[None, :]
-    target = jax.vmap(categorical_projection, in_axes=(0, 0, None))(z_tp1, probs_tp1, z)
+    project = lambda z_p, p: categorical_projection(z_p, p, z, evenly_spaced)
+    target = jax.vmap(project)(z_tp1, probs_tp1)
     return jax.lax.stop_gradient(target)
 
 
