@@ -1,4 +1,5 @@
-"""Benchmark purerl against rejax (PPO and DQN on gymnax CartPole-v1, rejax's settings).
+"""Benchmark purerl against rejax (PPO and DQN on gymnax CartPole-v1, TD3 and SAC on
+Pendulum-v1, at rejax's settings; C51, QR-DQN and DDPG for purerl alone).
 
     python scripts/benchmark.py [--algos ppo dqn] [--seeds 1 8] [--out benchmarks/results.json]
                                 [--skip-rejax] [--total-timesteps N]
@@ -41,6 +42,22 @@ REJAX_VENV = ROOT / "benchmarks" / ".venv-rejax"
 REJAX_REQUIREMENTS = ["rejax==0.1.3", "gymnax==0.0.9"]
 ENV_ID = "CartPole-v1"
 THRESHOLD = 475.0
+# Off-policy continuous control runs on Pendulum-v1 at rejax's configs/gymnax/pendulum.yaml
+# budget; algo -> (env id, return threshold, default total_timesteps). Others: CartPole.
+ALGO_ENVS = {
+    "td3": ("Pendulum-v1", -200.0, 10_000),
+    "sac": ("Pendulum-v1", -200.0, 10_000),
+    "ddpg": ("Pendulum-v1", -200.0, 10_000),
+}
+# purerl `make_env` options per algo (rejax normalises Pendulum observations for td3/sac)
+PURERL_ENV_KWARGS = {"td3": {"normalize_obs": True}, "sac": {"normalize_obs": True}}
+
+
+def algo_env(algo: str, total_timesteps: int | None) -> tuple[str, float, int]:
+    env_id, threshold, total = ALGO_ENVS.get(algo, (ENV_ID, THRESHOLD, 100_000))
+    return env_id, threshold, total if total_timesteps is None else total_timesteps
+
+
 EVAL_EPISODES = 128  # rejax's evaluation size; purerl uses the same
 CURVE_POINTS = 100  # learning-curve points kept in the JSON
 
@@ -83,6 +100,47 @@ PURERL_CONFIGS = {
         max_grad_norm=10.0,
         hidden_sizes=[64, 64],
     ),
+    # rejax's configs/gymnax/pendulum.yaml: polyak p -> tau = 1 - p; rejax's TD3 updates the
+    # actor and targets once per `policy_delay` env steps, as purerl's does per critic steps
+    "td3": dict(
+        num_envs=1,
+        buffer_size=10_000,
+        learning_starts=1_000,
+        batch_size=100,
+        actor_learning_rate=1e-3,
+        critic_learning_rate=1e-3,
+        gamma=0.99,
+        tau=0.05,
+        exploration_noise=0.3,
+        target_noise=0.2,
+        noise_clip=0.5,
+        policy_delay=2,
+        train_frequency=1,
+        gradient_steps=1,
+        activation="swish",
+        hidden_sizes=[64, 64],
+    ),
+    "sac": dict(
+        num_envs=1,
+        buffer_size=10_000,
+        learning_starts=256,
+        batch_size=256,
+        actor_learning_rate=1e-2,
+        critic_learning_rate=1e-2,
+        alpha_learning_rate=1e-2,
+        gamma=0.99,
+        tau=0.02,
+        alpha=1.0,  # rejax starts from log_alpha = 0
+        autotune=True,
+        train_frequency=1,
+        gradient_steps=1,
+        activation="swish",
+        hidden_sizes=[64, 64],
+    ),
+    # purerl only (rejax 0.1.3 has no C51, QR-DQN or DDPG): purerl's defaults
+    "c51": {},
+    "qrdqn": {},
+    "ddpg": {},
 }
 
 # rejax's configs/gymnax/cartpole.yaml (total_timesteps and eval_freq set at run time)
@@ -120,6 +178,40 @@ REJAX_CONFIGS = {
         gamma=0.99,
         ddqn=True,
         normalize_observations=False,
+    ),
+    # configs/gymnax/pendulum.yaml
+    "td3": dict(
+        actor_kwargs={"activation": "swish"},
+        critic_kwargs={"activation": "swish"},
+        num_envs=1,
+        buffer_size=10_000,
+        fill_buffer=1_000,
+        batch_size=100,
+        learning_rate=0.001,
+        num_epochs=1,
+        eval_freq=100,
+        gamma=0.99,
+        polyak=0.95,
+        max_grad_norm=100,
+        exploration_noise=0.3,
+        target_noise=0.2,
+        target_noise_clip=0.5,
+        policy_delay=2,
+        normalize_observations=True,
+    ),
+    "sac": dict(
+        agent_kwargs={"activation": "swish"},
+        num_envs=1,
+        buffer_size=10_000,
+        fill_buffer=256,
+        batch_size=256,
+        learning_rate=0.01,
+        num_epochs=1,
+        eval_freq=100,
+        gamma=0.99,
+        polyak=0.98,
+        target_entropy_ratio=None,
+        normalize_observations=True,
     ),
 }
 
@@ -235,14 +327,16 @@ def purerl_worker(spec: dict) -> None:
     exec(COMMON_WORKER_CODE, ns)
     jax, np = ns["jax"], ns["np"]
     import purerl
-    from purerl.algos import dqn, ppo
+    from purerl.algos import c51, ddpg, dqn, ppo, qrdqn, sac, td3
 
     ns["warm_up"]()
     algo_name, seeds, total = spec["algo"], spec["seeds"], spec["total_timesteps"]
-    module = {"ppo": ppo, "dqn": dqn}[algo_name]
+    modules = {"ppo": ppo, "dqn": dqn, "c51": c51, "qrdqn": qrdqn, "ddpg": ddpg, "td3": td3}
+    module = {**modules, "sac": sac}[algo_name]
     config = dict(spec["config"], total_timesteps=total)
-    config["hidden_sizes"] = tuple(config["hidden_sizes"])
-    env, env_params = purerl.make_env(spec["env"])
+    if "hidden_sizes" in config:
+        config["hidden_sizes"] = tuple(config["hidden_sizes"])
+    env, env_params = purerl.make_env(spec["env"], **spec.get("env_kwargs", {}))
     agent = module.make(env, env_params, module.Config(**config))
 
     key = jax.random.PRNGKey(spec["seed"])
@@ -328,13 +422,15 @@ def run_worker(cmd: list[str], timeout: float) -> dict:
 
 
 def measure(lib: str, algo: str, seeds: int, args, rejax_python: str | None) -> dict:
+    env_id, threshold, total = algo_env(algo, args.total_timesteps)
     spec = {
         "algo": algo,
         "seeds": seeds,
-        "env": ENV_ID,
+        "env": env_id,
+        "env_kwargs": PURERL_ENV_KWARGS.get(algo, {}),
         "seed": args.seed,
-        "total_timesteps": args.total_timesteps,
-        "threshold": THRESHOLD,
+        "total_timesteps": total,
+        "threshold": threshold,
         "eval_episodes": EVAL_EPISODES,
         "curve_points": CURVE_POINTS,
     }
@@ -355,7 +451,8 @@ def measure(lib: str, algo: str, seeds: int, args, rejax_python: str | None) -> 
     finally:
         if lib != "purerl":
             os.unlink(script)
-    row = {"algo": algo, "lib": lib, "seeds": seeds, **result}
+    row = {"algo": algo, "lib": lib, "seeds": seeds, "env": env_id, "threshold": threshold}
+    row.update(result)
     if "error" not in row:
         row["env_steps_per_s"] = seeds * row["env_steps"] / row["train_s"]
         hit = row.get("steps_to_threshold")
@@ -409,16 +506,17 @@ def markdown(rows: list[dict], scaling: list[dict]) -> str:
         )
     lines += [
         "",
-        f"| algo | lib | seeds | env steps to return {THRESHOLD:g} | fraction of run "
+        "| algo | lib | seeds | return threshold | env steps to it | fraction of run "
         "| est. wall s to it | measured on |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         if "error" in r or "threshold_source" not in r:
             continue
         hit = r.get("steps_to_threshold")
         lines.append(
-            f"| {r['algo']} | {r['lib']} | {r['seeds']} | {fmt(hit, ',d')} "
+            f"| {r['algo']} | {r['lib']} | {r['seeds']} | {r.get('threshold', THRESHOLD):g} "
+            f"| {fmt(hit, ',d')} "
             f"| {fmt(r.get('threshold_fraction'))} | {fmt(r.get('threshold_wall_s_est'), '.1f')} "
             f"| {r['threshold_source']} |"
         )
@@ -463,7 +561,7 @@ def machine_info(rows: list[dict]) -> dict:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--algos", nargs="+", default=["ppo", "dqn"], choices=["ppo", "dqn"])
+    p.add_argument("--algos", nargs="+", default=["ppo", "dqn"], choices=list(PURERL_CONFIGS))
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 8])
     p.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
     p.add_argument("--skip-rejax", action="store_true")
@@ -472,7 +570,12 @@ def parse_args(argv=None):
         action="store_true",
         help="run rejax only with its published eval_freq",
     )
-    p.add_argument("--total-timesteps", type=int, default=100_000)
+    p.add_argument(
+        "--total-timesteps",
+        type=int,
+        default=None,
+        help="env steps per seed (default: 100k on CartPole, 10k on Pendulum)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=3600.0, help="per measurement, seconds")
     p.add_argument("--rejax-python", help="use this interpreter for rejax (skips the venv)")
@@ -498,6 +601,8 @@ def main(argv=None) -> None:
     for algo in args.algos:
         for seeds in args.seeds:
             for lib in libs:  # one at a time, never concurrently
+                if lib != "purerl" and algo not in REJAX_CONFIGS:
+                    continue  # rejax 0.1.3 lacks it: purerl alone
                 print(f"[{time.perf_counter() - t_start:7.1f} s] {algo} {lib} seeds={seeds}")
                 row = measure(lib, algo, seeds, args, rejax_python)
                 rows.append(row)
@@ -518,6 +623,17 @@ def main(argv=None) -> None:
                         "seed": args.seed,
                         "threshold": THRESHOLD,
                         "eval_episodes": EVAL_EPISODES,
+                        "per_algo": {
+                            a: dict(
+                                zip(
+                                    ("env", "threshold", "total_timesteps"),
+                                    algo_env(a, args.total_timesteps),
+                                    strict=True,
+                                ),
+                                env_kwargs=PURERL_ENV_KWARGS.get(a, {}),
+                            )
+                            for a in args.algos
+                        },
                         "purerl_configs": PURERL_CONFIGS,
                         "rejax_configs": REJAX_CONFIGS,
                         "rejax_requirements": REJAX_REQUIREMENTS,
