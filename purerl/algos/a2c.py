@@ -145,7 +145,7 @@ def segment_gradients(key, net, params, env, env_params, env_state, obs, config:
         {"obs": traj.obs, "action": traj.action, "advantage": adv, "return": ret}
     )
     grads, aux = jax.grad(loss_fn, has_aux=True)(params, net, batch, config)
-    aux["grad_norm"] = optax.global_norm(grads)
+    aux["grad_norm"] = optax.tree.norm(grads)
     aux.update(episode_metrics(traj.info))
     return grads, env_state, obs, aux
 

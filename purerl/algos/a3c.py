@@ -51,7 +51,7 @@ class Config(a2c.Config):
     """A3C hyper-parameters: A2C's, with `num_envs` per worker, plus `num_workers`."""
 
     num_workers: int = 4  # W asynchronous actor-learners
-    num_envs: int = 2  # envs per worker
+    num_envs: int = 4  # envs per worker
     learning_rate: float = 7e-4
 
     def __post_init__(self):
@@ -133,7 +133,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         upd, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, upd)
         staleness = state.version - state.worker_version[w]
-        lag = optax.global_norm(jax.tree.map(jnp.subtract, state.params, local))
+        lag = optax.tree.norm(jax.tree.map(jnp.subtract, state.params, local))
         version = state.version + 1
         state = state.replace(
             params=params,

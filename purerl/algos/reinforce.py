@@ -186,7 +186,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             "loss/policy": pi_loss,
             "loss/value": v_loss,
             "entropy": entropy,
-            "grad_norm": optax.global_norm(grads),
+            "grad_norm": optax.tree.norm(grads),
             "valid_fraction": jnp.mean(mask.astype(jnp.float32)),
             "env_steps": (state.step + 1) * (T * B),
             **episode_metrics(traj.info),

@@ -261,7 +261,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         metrics = {
             **info,
             "expected_improvement": expected,
-            "step_size": optax.global_norm(step),
+            "step_size": optax.tree.norm(step),
             "loss/value": v_loss,
             "entropy": jnp.mean(old_dist.entropy()),
             "env_steps": (state.step + 1) * (T * B),

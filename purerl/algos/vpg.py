@@ -134,7 +134,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             "loss/policy": pg,
             "loss/value": v_loss,
             "entropy": entropy,
-            "grad_norm": optax.global_norm(grads),
+            "grad_norm": optax.tree.norm(grads),
             "env_steps": (state.step + 1) * (T * B),
             **episode_metrics(traj.info),
         }
