@@ -30,32 +30,62 @@ def select(scores: jax.Array, candidates: jax.Array) -> jax.Array:
     return jnp.take_along_axis(candidates, best[None, :, None], axis=0)[0]
 
 
-def sample(
+def candidates(
     task: Task, lm: LM, params, reward_fn: rollout.RewardFn, key, num_prompts: int, n: int
-) -> jax.Array:
-    """`num_prompts` teacher prompts, n responses each from `lm`, the best by `reward_fn`.
+) -> tuple[jax.Array, jax.Array]:
+    """`num_prompts` teacher prompts with `n` responses each from `lm`, and their scores.
 
-    Returns the chosen sequences `[num_prompts, S]`."""
+    Returns `(tokens [n, num_prompts, S], scores [n, num_prompts])`."""
     k_prompt, k_gen = jax.random.split(key)
     prompts = tasks.sample_prompts(task.teacher, k_prompt, num_prompts, task.prompt_len)
     gen = lambda k: lm.generate(params, prompts, k, task.response_len, 1.0)
-    candidates = jax.lax.map(gen, jax.random.split(k_gen, n))  # [n, B, S]
-    scores = jax.lax.map(reward_fn, candidates)  # [n, B]
-    return select(scores, candidates)
+    tokens = jax.lax.map(gen, jax.random.split(k_gen, n))
+    return tokens, jax.lax.map(reward_fn, tokens)
+
+
+def sample(
+    task: Task, lm: LM, params, reward_fn: rollout.RewardFn, key, num_prompts: int, n: int
+) -> jax.Array:
+    """Best-of-n responses `[num_prompts, S]` to fresh teacher prompts."""
+    tokens, scores = candidates(task, lm, params, reward_fn, key, num_prompts, n)
+    return select(scores, tokens)
 
 
 def evaluate(
-    task: Task, lm: LM, params, reward_fn: rollout.RewardFn, key, num_prompts: int, n: int
+    task: Task,
+    lm: LM,
+    params,
+    reward_fn: rollout.RewardFn,
+    key,
+    num_prompts: int,
+    ns=(1, 2, 4, 8, 16, 32),
 ) -> dict:
-    """Gold and proxy reward (mean and standard error) of best-of-n, with `kl_bound(n)`."""
-    tokens = sample(task, lm, params, reward_fn, key, num_prompts, n)
-    out = {}
-    for name, v in (("gold", tasks.gold_score(task, tokens)), ("proxy", reward_fn(tokens))):
-        out[name], out[name + "_se"] = jnp.mean(v), jnp.std(v) / jnp.sqrt(v.shape[0])
-    out["kl/bound"] = jnp.asarray(kl_bound(n))
-    resp = rollout.responses(tokens, task.prompt_tokens)
-    out["response_length"] = jnp.mean(resp.length.astype(jnp.float32))
+    """Best-of-n for every n in `ns` from one pool of `max(ns)` candidates per prompt (the
+    first n of them): gold and proxy reward (mean and standard error), `kl/bound`, and
+    `response_length`, each an array over `ns`."""
+    ns = tuple(int(n) for n in ns)
+    if not ns or min(ns) < 1:
+        raise ValueError(f"best_of_n.evaluate: ns must be positive ints, got {ns}")
+    tokens, scores = candidates(task, lm, params, reward_fn, key, num_prompts, max(ns))
+    rows = []
+    for n in ns:
+        best = select(scores[:n], tokens[:n])
+        gold, proxy = tasks.gold_score(task, best), jnp.max(scores[:n], axis=0)
+        length = rollout.responses(best, task.prompt_tokens).length.astype(jnp.float32)
+        se = lambda v: jnp.std(v) / jnp.sqrt(v.shape[0])
+        rows.append(
+            {
+                "gold": jnp.mean(gold),
+                "gold_se": se(gold),
+                "proxy": jnp.mean(proxy),
+                "proxy_se": se(proxy),
+                "kl/bound": jnp.asarray(kl_bound(n)),
+                "response_length": jnp.mean(length),
+            }
+        )
+    out = {k: jnp.stack([r[k] for r in rows]) for k in rows[0]}
+    out["n"] = jnp.asarray(ns)
     return out
 
 
-__all__ = ["evaluate", "kl_bound", "sample", "select"]
+__all__ = ["candidates", "evaluate", "kl_bound", "sample", "select"]

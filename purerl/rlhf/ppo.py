@@ -52,9 +52,9 @@ class Config:
     num_minibatches: int = 2  # must divide batch_size
     learning_rate: float = 3e-4  # constant, Adam
     kl_coef: float = 0.1  # beta (initial value with adaptive_kl)
-    adaptive_kl: bool = False
+    adaptive_kl: bool = False  # may be traced: one vmap can mix fixed and adaptive runs
     target_kl: float = 2.0  # nats per response (adaptive_kl)
-    horizon: int = 10_000  # responses (adaptive_kl); Ziegler et al. use 10_000
+    horizon: float = 10_000  # responses (adaptive_kl); Ziegler et al. use 10_000
     clip_eps: float = 0.2
     value_clip_eps: float = 0.2
     vf_coef: float = 0.1
@@ -65,8 +65,9 @@ class Config:
 
     def __post_init__(self):
         c = "rlhf.ppo.Config"
-        for name in ("num_updates", "batch_size", "num_epochs", "num_minibatches", "horizon"):
+        for name in ("num_updates", "batch_size", "num_epochs", "num_minibatches"):
             V.check_int(c, name, getattr(self, name))
+        V.check_positive(c, "horizon", self.horizon)
         V.check_positive(c, "learning_rate", self.learning_rate)
         V.check_positive(c, "kl_coef", self.kl_coef, allow_zero=True)
         V.check_positive(c, "target_kl", self.target_kl)
@@ -224,9 +225,8 @@ def make(
         )
         stats = rollout.sequence_stats(task, resp, lp, lp_all, ref_lp, ref_lp_all)
         kl = jnp.mean(stats["kl/k1"])
-        kl_coef = state.kl_coef
-        if config.adaptive_kl:
-            kl_coef = adaptive_kl_coef(kl_coef, kl, config.target_kl, B, config.horizon)
+        adapted = adaptive_kl_coef(state.kl_coef, kl, config.target_kl, B, config.horizon)
+        kl_coef = jnp.where(config.adaptive_kl, adapted, state.kl_coef)
         metrics = {k: jnp.mean(v) for k, v in stats.items()}
         metrics.update({k: jnp.mean(v) for k, v in aux.items()})
         metrics["approx_kl"] = jnp.mean(aux["approx_kl"][-1])  # last epoch

@@ -43,17 +43,18 @@ class Config:
     batch_size: int = 64  # prompts (responses) per update = per gradient step
     learning_rate: float = 3e-4
     kl_coef: float = 0.1
-    adaptive_kl: bool = False
+    adaptive_kl: bool = False  # may be traced (see rlhf.ppo.Config)
     target_kl: float = 2.0
-    horizon: int = 10_000
+    horizon: float = 10_000
     vf_coef: float = 0.1  # weight of the baseline's regression loss
     normalize_advantages: bool = True
     max_grad_norm: float = 1.0
 
     def __post_init__(self):
         c = "rlhf.reinforce.Config"
-        for name in ("num_updates", "batch_size", "horizon"):
+        for name in ("num_updates", "batch_size"):
             V.check_int(c, name, getattr(self, name))
+        V.check_positive(c, "horizon", self.horizon)
         V.check_positive(c, "learning_rate", self.learning_rate)
         V.check_positive(c, "kl_coef", self.kl_coef, allow_zero=True)
         V.check_positive(c, "target_kl", self.target_kl)
@@ -142,10 +143,9 @@ def make(
         params = optax.apply_updates(state.params, updates)
         lp, lp_all = aux.pop("lp"), aux.pop("lp_all")
         stats = rollout.sequence_stats(task, resp, lp, lp_all, ref_lp, ref_lp_all)
-        kl_coef = state.kl_coef
-        if config.adaptive_kl:
-            kl = jnp.mean(stats["kl/k1"])
-            kl_coef = adaptive_kl_coef(kl_coef, kl, config.target_kl, B, config.horizon)
+        kl = jnp.mean(stats["kl/k1"])
+        adapted = adaptive_kl_coef(state.kl_coef, kl, config.target_kl, B, config.horizon)
+        kl_coef = jnp.where(config.adaptive_kl, adapted, state.kl_coef)
         metrics = {k: jnp.mean(v) for k, v in stats.items()}
         metrics.update(aux)
         metrics["gold"] = jnp.mean(tasks.gold_score(task, resp.tokens))

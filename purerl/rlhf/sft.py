@@ -95,7 +95,7 @@ def make(task: Task, lm: LM, config: Config = Config(), params=None) -> Agent:
         loss, grads = grad_fn(state.params, toks)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         new = State(optax.apply_updates(state.params, updates), opt_state, key, state.step + 1)
-        return new, {"loss/nll": loss, "grad_norm": optax.global_norm(grads)}
+        return new, {"loss/nll": loss, "grad_norm": optax.tree.norm(grads)}
 
     def act(state: State, prompts, key):
         return lm.generate(state.params, prompts, key, task.response_len, 1.0)

@@ -24,6 +24,7 @@ PAD after their EOS. Shapes are stated per function.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import NamedTuple
 
 import jax
@@ -102,19 +103,26 @@ def make_teacher(
     if branching + 1 > n_words:
         raise ValueError(f"make_teacher: branching {branching} + 1 > {n_words} words")
     V.check_unit("make_teacher", "smoothing", smoothing, closed_low=False)
-    rows = []
-    keys = jax.random.split(key, vocab_size)
-    for tok in range(vocab_size):
-        k_succ, k_w, k_e = jax.random.split(keys[tok], 3)
-        n = branching + 1 if tok == BOS else branching
-        succ = NUM_SPECIAL + jax.random.choice(k_succ, n_words, (n,), replace=False)
-        w = jax.random.dirichlet(k_w, jnp.ones(n))
-        row = jnp.zeros(vocab_size).at[succ].set(w)
-        if tok != BOS:
-            e = jax.random.uniform(k_e, minval=eos_prob[0], maxval=eos_prob[1])
-            row = (1 - e) * row + e * jax.nn.one_hot(EOS, vocab_size)
-        rows.append(row)
-    p = jnp.stack(rows)
+    return _make_teacher(key, vocab_size, branching, smoothing, tuple(eos_prob))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _make_teacher(key, vocab_size, branching, smoothing, eos_prob):
+    n_words = vocab_size - NUM_SPECIAL
+
+    def row(k, tok):
+        k_succ, k_w, k_e = jax.random.split(k, 3)
+        succ = NUM_SPECIAL + jax.random.choice(k_succ, n_words, (branching + 1,), replace=False)
+        # Dirichlet(1) weights as normalised Exp(1) draws; only BOS uses the extra successor
+        w = jax.random.exponential(k_w, (branching + 1,))
+        w = w.at[-1].multiply(tok == BOS)
+        row = jnp.zeros(vocab_size).at[succ].set(w / w.sum())
+        e = jax.random.uniform(k_e, minval=eos_prob[0], maxval=eos_prob[1])
+        e = jnp.where(tok == BOS, 0.0, e)
+        return (1 - e) * row + e * jax.nn.one_hot(EOS, vocab_size)
+
+    toks = jnp.arange(vocab_size)
+    p = jax.vmap(row)(jax.random.split(key, vocab_size), toks)
     uniform = jnp.zeros(vocab_size).at[EOS:].set(1.0 / (vocab_size - 2))
     p = (1 - smoothing) * p + smoothing * uniform[None]
     log_p = jnp.where(p > 0, jnp.log(jnp.maximum(p, 1e-30)), _NEG)
