@@ -4,6 +4,7 @@ import csv
 import json
 
 import jax
+import pytest
 
 from purerl.algos import ppo
 from purerl.core import checkpoint, experiment
@@ -41,3 +42,49 @@ def test_cli_writes_outputs_and_checkpoint_restores(tmp_path):
     like = jax.vmap(agent.init)(jax.random.split(jax.random.key(0), 2))
     states = checkpoint.load(out / "checkpoint.ckpt", like=like)
     assert states.step.tolist() == [8, 8]
+
+
+def _load_script(name):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"script_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_worked_example_reinforce_learns_and_saves(tmp_path, capsys):
+    example = _load_script("reinforce")
+    params = example.train(epochs=30, batch_size=2000, seed=1, out=str(tmp_path))
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch")]
+    assert len(lines) == 30
+    returns = [float(ln.split("return:")[1].split()[0]) for ln in lines]
+    # a random policy lasts ~20 steps; 30 small epochs at least treble that
+    assert np_mean(returns[-5:]) > 2.5 * returns[0] and np_mean(returns[-5:]) > 50, returns
+    saved = checkpoint.load(tmp_path / "trained_policy.ckpt", like=params)
+    assert [layer["w"].shape for layer in saved] == [(4, 32), (32, 2)]
+    # the one-file mlp: hidden activation, then the output activation
+    init, apply = example.mlp([3, 5, 2], output_activation=lambda x: x * 0)
+    assert apply(init(jax.random.key(0)), jax.numpy.ones((7, 3))).tolist() == [[0, 0]] * 7
+
+
+def np_mean(xs):
+    return sum(xs) / len(xs)
+
+
+def test_pg_script_trains_the_named_algorithm(tmp_path):
+    import pathlib
+    import runpy
+    import sys
+    from unittest import mock
+
+    path = pathlib.Path(__file__).parent.parent / "scripts" / "pg.py"
+    argv = ["pg.py", "a2c", "--num-seeds", "1", "--out", str(tmp_path), "--total-timesteps", "400"]
+    with mock.patch.object(sys, "argv", argv):
+        runpy.run_path(str(path), run_name="__main__")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["algo"] == "a2c" and summary["env_steps_per_seed"] == 400
+    with mock.patch.object(sys, "argv", ["pg.py", "sarsa"]), pytest.raises(SystemExit):
+        runpy.run_path(str(path), run_name="__main__")

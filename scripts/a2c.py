@@ -1,0 +1,13 @@
+"""Train A2C on a gymnax env over vmapped seeds (see purerl.algos.a2c).
+
+    python scripts/a2c.py --env CartPole-v1 --num-seeds 4
+
+Every `a2c.Config` field is a flag, plus `--env`, `--num-seeds`, `--seed`, `--out`.
+Writes metrics (CSV), a learning curve (PNG), a checkpoint and a summary to `--out`.
+"""
+
+from purerl.algos import a2c
+from purerl.core import experiment
+
+if __name__ == "__main__":
+    experiment.cli(a2c)
