@@ -55,14 +55,17 @@ class Oracle(NamedTuple):
     temperature: float | jax.Array  # Bradley-Terry tau
 
 
+@jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Task:
-    """A teacher, an oracle and the prompt / response sizes (Python ints: they fix shapes)."""
+    """A teacher, an oracle and the prompt / response sizes (Python ints: they fix shapes).
+
+    A pytree (the sizes are static), so it can be passed to jitted functions."""
 
     teacher: Teacher
     oracle: Oracle
-    prompt_len: int  # words after BOS in each prompt
-    response_len: int  # tokens generated after the prompt (EOS included)
+    prompt_len: int = dataclasses.field(metadata={"static": True})  # words after BOS
+    response_len: int = dataclasses.field(metadata={"static": True})  # tokens after the prompt
 
     def __post_init__(self):
         V.check_int("tasks.Task", "prompt_len", self.prompt_len, minimum=1)
@@ -171,12 +174,14 @@ def _chain(key, log_p, first, length, allow_eos=True):
     return toks.T.astype(jnp.int32)
 
 
+@functools.partial(jax.jit, static_argnums=(2, 3))
 def sample(teacher: Teacher, key, batch: int, length: int) -> jax.Array:
     """Teacher sequences `[batch, 1 + length]`: BOS, then up to `length` tokens (EOS ends)."""
     bos = jnp.full((batch,), BOS, jnp.int32)
     return jnp.concatenate([bos[:, None], _chain(key, teacher.log_p, bos, length)], axis=1)
 
 
+@functools.partial(jax.jit, static_argnums=(2, 3))
 def sample_prompts(teacher: Teacher, key, batch: int, prompt_len: int) -> jax.Array:
     """Prompts `[batch, 1 + prompt_len]`: BOS and `prompt_len` teacher words (no EOS)."""
     bos = jnp.full((batch,), BOS, jnp.int32)
@@ -184,6 +189,7 @@ def sample_prompts(teacher: Teacher, key, batch: int, prompt_len: int) -> jax.Ar
     return jnp.concatenate([bos[:, None], words], axis=1)
 
 
+@functools.partial(jax.jit, static_argnums=(3,))
 def sample_responses(teacher: Teacher, key, prompts: jax.Array, response_len: int) -> jax.Array:
     """The teacher's own continuation of `prompts [B, P]`: `[B, P + response_len]`."""
     return jnp.concatenate([prompts, _chain(key, teacher.log_p, prompts[:, -1], response_len)], 1)
@@ -242,6 +248,7 @@ def teacher_next_log_probs(teacher: Teacher, tokens: jax.Array, start: int) -> j
 
 
 # --------------------------------------------------------------------------- the oracle
+@jax.jit
 def gold_score(task: Task, tokens: jax.Array) -> jax.Array:
     """The oracle's gold score of each response in `tokens [B, S]`. Returns `[B]`.
 
