@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 import purerl
-from purerl.algos import dqn, ppo
+from purerl.algos import a2c, a3c, dqn, ppo, reinforce, trpo, vpg
 
 
 def test_public_api_names():
     for name in purerl.__all__:
         assert hasattr(purerl, name), name
-    for mod in (ppo, dqn):
+    for mod in MODULES.values():
         assert {"Config", "State", "make"} <= set(dir(mod))
 
 
@@ -23,8 +23,23 @@ SMALL = {
     "dqn": lambda: dqn.Config(
         num_envs=2, learning_starts=8, buffer_size=256, batch_size=8, total_timesteps=100
     ),
+    "reinforce": lambda: reinforce.Config(
+        num_envs=2, num_steps=500, value_iters=2, total_timesteps=3000
+    ),
+    "vpg": lambda: vpg.Config(num_envs=2, num_steps=16, value_iters=2, total_timesteps=96),
+    "a2c": lambda: a2c.Config(num_envs=2, num_steps=5, total_timesteps=100),
+    "a3c": lambda: a3c.Config(num_workers=2, num_envs=2, num_steps=5, total_timesteps=200),
+    "trpo": lambda: trpo.Config(num_envs=2, num_steps=16, value_iters=2, total_timesteps=96),
 }
-MODULES = {"ppo": ppo, "dqn": dqn}
+MODULES = {
+    "ppo": ppo,
+    "dqn": dqn,
+    "reinforce": reinforce,
+    "vpg": vpg,
+    "a2c": a2c,
+    "a3c": a3c,
+    "trpo": trpo,
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +47,7 @@ def cartpole():
     return purerl.make_env("CartPole-v1")
 
 
-@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+@pytest.mark.parametrize("algo", list(MODULES))
 def test_second_update_does_not_retrace(algo, cartpole):
     env, params = cartpole
     agent = MODULES[algo].make(env, params, SMALL[algo]())
@@ -50,7 +65,7 @@ def test_second_update_does_not_retrace(algo, cartpole):
     assert update._cache_size() == 1
 
 
-@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+@pytest.mark.parametrize("algo", list(MODULES))
 def test_vmap_over_seeds_equals_separate_runs(algo, cartpole):
     env, params = cartpole
     agent = MODULES[algo].make(env, params, SMALL[algo]())
@@ -154,10 +169,19 @@ def test_unknown_env_id():
         purerl.make_env("Cartpole-v1")
 
 
-@pytest.mark.parametrize("mod", [ppo, dqn])
+@pytest.mark.parametrize("mod", list(MODULES.values()))
 def test_negative_learning_rate(mod):
-    with pytest.raises(ValueError, match="learning_rate"):
-        mod.Config(learning_rate=-1e-3)
+    name = "learning_rate" if hasattr(mod.Config, "learning_rate") else "value_learning_rate"
+    with pytest.raises(ValueError, match=name):
+        mod.Config(**{name: -1e-3})
+
+
+@pytest.mark.parametrize("mod", list(MODULES.values()))
+def test_make_rejects_a_foreign_config(mod, cartpole):
+    env, params = cartpole
+    other = ppo.Config() if mod is not ppo else dqn.Config()
+    with pytest.raises(ValueError, match="expects"):
+        mod.make(env, params, other)
 
 
 def test_minibatches_must_divide_batch():

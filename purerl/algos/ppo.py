@@ -24,11 +24,11 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from purerl import envs
+from purerl.core import onpolicy
 from purerl.core import validation as V
 from purerl.core.returns import gae
-from purerl.core.rollout import episode_metrics, reset_envs, rollout
-from purerl.nets import ACTIVATIONS, ActorCritic
+from purerl.core.rollout import episode_metrics, reset_envs
+from purerl.nets import ACTIVATIONS
 from purerl.types import Agent
 
 
@@ -150,8 +150,7 @@ def adapt_kl_coef(kl_coef, kl, target_kl):
     return jnp.where(kl > target_kl * 1.5, kl_coef * 2.0, kl_coef)
 
 
-def normalize(x, eps=1e-8):
-    return (x - x.mean()) / (x.std() + eps)
+normalize = onpolicy.normalize  # standardise advantages (re-exported)
 
 
 def loss_fn(params, old_params, net, batch, kl_coef, config: Config):
@@ -192,17 +191,13 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     """Build PPO for `env` (from `purerl.make_env`). Raises ValueError on bad input."""
     if not isinstance(config, Config):
         raise ValueError(f"ppo.make expects a ppo.Config, got {type(config).__name__}")
-    discrete = envs.is_discrete(env, env_params)
-    action_dim = envs.num_actions(env, env_params) if discrete else envs.action_dim(env, env_params)
-    obs_shape = envs.obs_shape(env, env_params)
-    net = ActorCritic(
-        action_dim=action_dim,
-        discrete=discrete,
-        hidden_sizes=tuple(config.hidden_sizes),
-        activation=config.activation,
-        obs_ndim=len(obs_shape),
-        shared_torso=config.shared_torso,
-        log_std_init=config.log_std_init,
+    net = onpolicy.make_actor_critic(
+        env,
+        env_params,
+        config.hidden_sizes,
+        config.activation,
+        config.shared_torso,
+        config.log_std_init,
     )
     num_updates = config.num_updates
     steps_per_update = config.num_epochs * config.num_minibatches
@@ -231,15 +226,9 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     def update(state: State):
         key, k_roll, k_learn = jax.random.split(state.key, 3)
 
-        def policy(obs, k):
-            dist, value = net.apply(state.params, obs)
-            action = dist.sample(seed=k)
-            return action, {"log_prob": dist.log_prob(action), "value": value}
-
-        env_state, obs, traj = rollout(
-            k_roll, env, env_params, policy, state.env_state, state.obs, T
+        env_state, obs, traj, v_tp1 = onpolicy.collect(
+            k_roll, net, state.params, env, env_params, state.env_state, state.obs, T
         )
-        v_tp1 = net.apply(state.params, traj.next_obs, method="value")
         adv, ret = gae(
             traj.reward,
             traj.extras["value"],
@@ -249,15 +238,16 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             config.gamma,
             config.gae_lambda,
         )
-        flat = lambda x: x.reshape((T * B,) + x.shape[2:])
-        batch = {
-            "obs": flat(traj.obs),
-            "action": flat(traj.action),
-            "log_prob": flat(traj.extras["log_prob"]),
-            "value": flat(traj.extras["value"]),
-            "advantage": flat(adv),
-            "return": flat(ret),
-        }
+        batch = onpolicy.flatten(
+            {
+                "obs": traj.obs,
+                "action": traj.action,
+                "log_prob": traj.extras["log_prob"],
+                "value": traj.extras["value"],
+                "advantage": adv,
+                "return": ret,
+            }
+        )
         old_params = state.params
         grad_fn = jax.grad(loss_fn, has_aux=True)
 

@@ -108,3 +108,18 @@ def test_trpo_solves_cartpole_within_the_trust_region():
     assert float(metrics["kl"].max()) <= config.max_kl * (1 + 1e-5)
     assert float(metrics["step_accepted"].mean()) > 0.9
     assert returns.mean() >= 450, returns
+
+
+@pytest.mark.learning
+def test_trpo_gaussian_policy_learns_pendulum():
+    # 300k steps of the 1M-step setting (gamma 0.95): random play scores about -1200.
+    env, params = purerl.make_env("Pendulum-v1")
+    config = trpo.Config(total_timesteps=300_000, gamma=0.95, value_iters=20)
+    agent = trpo.make(env, params, config)
+    keys = jax.random.split(jax.random.key(0), 2)
+    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
+    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
+        states, jax.random.split(jax.random.key(1000), 2)
+    )
+    assert float(metrics["kl"].max()) <= config.max_kl * (1 + 1e-5)
+    assert float(np.asarray(returns).mean()) >= -600, returns
