@@ -141,6 +141,12 @@ PURERL_CONFIGS = {
     "c51": {},
     "qrdqn": {},
     "ddpg": {},
+    # policy-gradient family, purerl only (rejax 0.1.3 has none of them): purerl's defaults
+    "reinforce": {},
+    "vpg": {},
+    "a2c": {},
+    "a3c": {},
+    "trpo": {},
 }
 
 # rejax's configs/gymnax/cartpole.yaml (total_timesteps and eval_freq set at run time)
@@ -326,13 +332,13 @@ def purerl_worker(spec: dict) -> None:
     ns: dict = {}
     exec(COMMON_WORKER_CODE, ns)
     jax, np = ns["jax"], ns["np"]
+    import importlib
+
     import purerl
-    from purerl.algos import c51, ddpg, dqn, ppo, qrdqn, sac, td3
 
     ns["warm_up"]()
     algo_name, seeds, total = spec["algo"], spec["seeds"], spec["total_timesteps"]
-    modules = {"ppo": ppo, "dqn": dqn, "c51": c51, "qrdqn": qrdqn, "ddpg": ddpg, "td3": td3}
-    module = {**modules, "sac": sac}[algo_name]
+    module = importlib.import_module(f"purerl.algos.{algo_name}")
     config = dict(spec["config"], total_timesteps=total)
     if "hidden_sizes" in config:
         config["hidden_sizes"] = tuple(config["hidden_sizes"])
