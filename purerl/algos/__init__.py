@@ -1,5 +1,31 @@
 """Algorithms: one module each, every one exporting `Config`, `State` and `make`."""
 
-from purerl.algos import dqn, ppo
+from purerl.algos import (
+    a2c,
+    a3c,
+    c51,
+    ddpg,
+    dqn,
+    ppo,
+    qrdqn,
+    reinforce,
+    sac,
+    td3,
+    trpo,
+    vpg,
+)
 
-__all__ = ["dqn", "ppo"]
+__all__ = [
+    "a2c",
+    "a3c",
+    "c51",
+    "ddpg",
+    "dqn",
+    "ppo",
+    "qrdqn",
+    "reinforce",
+    "sac",
+    "td3",
+    "trpo",
+    "vpg",
+]
