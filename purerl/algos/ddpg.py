@@ -64,7 +64,7 @@ class Config(offpolicy.ReplayConfig):
     exploration_noise: float = 0.1  # std of the Gaussian action noise, in [-1, 1] units
     train_frequency: int = 1  # env steps per env between learning phases
     gradient_steps: int = 1  # gradient steps per learning phase
-    hidden_sizes: Sequence[int] = (256, 256)
+    hidden_sizes: Sequence[int] = (64, 64)  # (256, 256) for MuJoCo-scale tasks
     activation: str = "relu"
 
     def __post_init__(self):
@@ -244,9 +244,8 @@ def make_deterministic_agent(
             state, loss_pi = actor_and_targets(state)
         else:
             due = state.grad_steps % policy_delay == 0
-            state, loss_pi = jax.lax.cond(
-                due, actor_and_targets, lambda s: (s, jnp.zeros((), jnp.float32)), state
-            )
+            skip = lambda s: (s, pi_loss(s.actor_params, s.critic_params, batch["obs"]))
+            state, loss_pi = jax.lax.cond(due, actor_and_targets, skip, state)
         return state, {"loss/critic": loss_q, "loss/actor": loss_pi, "q_mean": q_mean}
 
     update = offpolicy.make_update(

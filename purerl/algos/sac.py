@@ -81,7 +81,7 @@ class Config(offpolicy.ReplayConfig):
     num_critics: int = 2
     train_frequency: int = 1  # env steps per env between learning phases
     gradient_steps: int = 1  # gradient steps per learning phase
-    hidden_sizes: Sequence[int] = (256, 256)
+    hidden_sizes: Sequence[int] = (64, 64)  # (256, 256) for MuJoCo-scale tasks
     activation: str = "relu"
 
     def __post_init__(self):

@@ -61,7 +61,7 @@ class Config(offpolicy.ReplayConfig):
     policy_delay: int = 2  # critic steps per actor / target update
     train_frequency: int = 1  # env steps per env between learning phases
     gradient_steps: int = 1  # gradient (critic) steps per learning phase
-    hidden_sizes: Sequence[int] = (256, 256)
+    hidden_sizes: Sequence[int] = (64, 64)  # (256, 256) for MuJoCo-scale tasks
     activation: str = "relu"
 
     def __post_init__(self):

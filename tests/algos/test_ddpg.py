@@ -84,4 +84,4 @@ def test_ddpg_solves_pendulum():
 
 
 NUM_SEEDS = 4
-PENDULUM = dict(total_timesteps=12_000)
+PENDULUM = dict(total_timesteps=10_000)

@@ -141,4 +141,4 @@ def test_td3_solves_pendulum():
 
 
 NUM_SEEDS = 4
-PENDULUM = dict(total_timesteps=12_000)
+PENDULUM = dict(total_timesteps=15_000)
