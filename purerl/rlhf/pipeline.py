@@ -23,6 +23,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.stats
 
 from purerl.core.train import train
 from purerl.rlhf import best_of_n, dpo, lm, ppo, reinforce, rollout, sft, tasks
@@ -56,12 +57,14 @@ class Config:
     # fine-tuning
     kl_coefs: tuple[float, ...] = (0.02, 0.1, 0.5)
     huge_kl_coef: float = 20.0
-    ppo_updates: int = 100
+    ppo_updates: int = 80
     ppo_batch: int = 64
     ppo_lr: float = 3e-4
-    target_kl: float = 2.0  # adaptive run
-    horizon: float = 1000  # adaptive run (our runs see 6400 responses, not millions)
-    reinforce_updates: int = 200
+    adaptive_init_coef: float | None = None  # adaptive run's initial coef (None: max coef)
+    target_kl: float = 1.0  # adaptive run, nats per response
+    horizon: float = 512  # adaptive run, responses (our runs see 6400, not millions)
+    num_shuffles: int = 3  # shuffled-label reward models of the control (independent shuffles)
+    reinforce_updates: int = 150
     reinforce_lr: float = 1e-3
     dpo_betas: tuple[float, ...] = (0.1, 0.3, 1.0)
     dpo_epochs: int = 2
@@ -146,19 +149,22 @@ def run(config: Config = Config(), out: str | None = None, quiet: bool = False) 
 
     @jax.jit
     def rm_stage(key):
-        """Preference pairs; the RM and the shuffled-label RM trained in one vmap; their
+        """Preference pairs; the RM and the shuffled-label RMs trained in one vmap; their
         held-out metrics and normalisation on reference samples."""
         k_pairs, k_shuffle, k_train, k_norm = jax.random.split(key, 4)
         n = c.num_pairs + c.num_test_pairs
         prefs = rm.make_preferences(task, model, ref, k_pairs, n)
         prefs_train, prefs_test = rm.split(prefs, c.num_pairs)
-        shuffled = rm.shuffle_labels(k_shuffle, prefs_train)
 
         def train_rm(labels):
             agent = rm.make(task, model, ref, prefs_train._replace(label=labels), rm_cfg)
             return train(agent, k_train)[0].params
 
-        params = jax.vmap(train_rm)(jnp.stack([prefs_train.label, shuffled.label]))
+        shuffled = [
+            rm.shuffle_labels(kk, prefs_train).label
+            for kk in jax.random.split(k_shuffle, c.num_shuffles)
+        ]
+        params = jax.vmap(train_rm)(jnp.stack([prefs_train.label, *shuffled]))
         evals = jax.vmap(lambda p: rm.evaluate(task, model, p, prefs_test))(params)
         # reward normalisation on reference samples: mean 0, std 1 (RMs and oracle alike)
         ref_toks = rollout.sample(task, model, ref, k_norm, 2048).tokens
@@ -167,14 +173,17 @@ def run(config: Config = Config(), out: str | None = None, quiet: bool = False) 
         return prefs_train, params, evals, norms, (jnp.mean(gold), jnp.std(gold))
 
     prefs_train, rm_params, rm_evals, norms, gold_norm = rm_stage(k["prefs"])
-    rm_evals = [jax.tree.map(lambda x, i=i: x[i], rm_evals) for i in range(2)]
+    rm_evals = [
+        jax.tree.map(lambda x, i=i: float(x[i]), rm_evals) for i in range(c.num_shuffles + 1)
+    ]
+    shuffled_acc = [e["accuracy"] for e in rm_evals[1:]]
     rm_main = jax.tree.map(lambda x: x[0], rm_params)
     proxy_fn = rm.reward_fn(model, rm_main, P, norms[0][0], norms[1][0])
     stage("reward_model")
     say(
         "RM: held-out accuracy {accuracy:.3f} (noiseless oracle {accuracy_noiseless:.3f}, "
-        "Bayes ceiling {bayes_ceiling:.3f}); shuffled-label RM {s:.3f}".format(
-            **{k_: float(v) for k_, v in rm_evals[0].items()}, s=float(rm_evals[1]["accuracy"])
+        "Bayes ceiling {bayes_ceiling:.3f}); shuffled-label RMs {s}".format(
+            **rm_evals[0], s=", ".join(f"{a:.3f}" for a in shuffled_acc)
         )
     )
 
@@ -188,14 +197,16 @@ def run(config: Config = Config(), out: str | None = None, quiet: bool = False) 
     # ---------------------------------------------------------------- 3. PPO runs
     # One vmapped program over runs, each (reward model index, gold weight, KL coefficient,
     # adaptive): a gold weight of 1 trains on the normalised oracle instead of a reward
-    # model; reward model 1 is the shuffled-label control.
+    # model; reward models 1.. are the shuffled-label controls.
     mid = c.kl_coefs[len(c.kl_coefs) // 2]
+    init_adapt = max(c.kl_coefs) if c.adaptive_init_coef is None else c.adaptive_init_coef
+    shuffles = range(1, c.num_shuffles + 1)
     specs = (
         [("ppo", "rm", 0, 0.0, b, False) for b in c.kl_coefs]
         + [("ppo", "oracle", 0, 1.0, b, False) for b in c.kl_coefs]
         + [("ppo (huge KL)", "rm", 0, 0.0, c.huge_kl_coef, False)]
-        + [("ppo (shuffled RM)", "shuffled rm", 1, 0.0, mid, False)]
-        + [("ppo (adaptive KL)", "rm", 0, 0.0, mid, True)]
+        + [("ppo (shuffled RM)", f"shuffled rm {i}", i, 0.0, mid, False) for i in shuffles]
+        + [("ppo (adaptive KL)", "rm", 0, 0.0, init_adapt, True)]
     )
     ppo_cfg = ppo.Config(
         num_updates=c.ppo_updates,
@@ -288,7 +299,13 @@ def run(config: Config = Config(), out: str | None = None, quiet: bool = False) 
     tail = max(c.ppo_updates // 10, 1)
     adapt_kl_tail = float(np.mean(adapt_metrics["kl/k1"][-tail:]))
     adapt_kl_eval = by("ppo (adaptive KL)")[0]["kl_k1"]
-    shuffled_row, huge_row = by("ppo (shuffled RM)")[0], by("ppo (huge KL)")[0]
+    huge_row = by("ppo (huge KL)")[0]
+    # the control: is the mean gold gain over independent shuffles significantly > 0?
+    # (one-sided t-test across shuffles: each shuffled RM is a different random reward)
+    shuffled_gains = np.array([r["gold_gain"] for r in by("ppo (shuffled RM)")])
+    k_sh = len(shuffled_gains)
+    t_stat = float(shuffled_gains.mean() / (shuffled_gains.std(ddof=1) / np.sqrt(k_sh) + 1e-12))
+    t_crit = float(scipy.stats.t.ppf(0.95, k_sh - 1)) if k_sh > 1 else float("inf")
     checks = {
         "sft_nll_within_0.1_of_entropy_rate": nll - entropy_rate <= 0.1,
         "rm_accuracy_at_least_0.75": float(rm_evals[0]["accuracy"]) >= 0.75,
@@ -299,7 +316,7 @@ def run(config: Config = Config(), out: str | None = None, quiet: bool = False) 
             a["kl_exact"] > b["kl_exact"] for a, b in zip(ppo_rm, ppo_rm[1:], strict=False)
         ),
         "adaptive_kl_within_50pct_of_target": abs(adapt_kl_eval / c.target_kl - 1) <= 0.5,
-        "shuffled_rm_no_significant_gold_gain": shuffled_row["gain_z"] < 2.0,
+        "shuffled_rm_no_significant_gold_gain": t_stat < t_crit,
         "huge_kl_stays_at_sft": huge_row["kl_exact"] < 0.05 and abs(huge_row["gain_z"]) < 2.0,
     }
     results = {
@@ -310,13 +327,20 @@ def run(config: Config = Config(), out: str | None = None, quiet: bool = False) 
             "gap": nll - entropy_rate,
             "final_train_nll": float(np.mean(np.asarray(sft_metrics["loss/nll"])[-20:])),
         },
-        "reward_model": {k_: float(v) for k_, v in rm_evals[0].items()},
-        "shuffled_reward_model": {k_: float(v) for k_, v in rm_evals[1].items()},
+        "reward_model": rm_evals[0],
+        "shuffled": {
+            "rm_accuracy": shuffled_acc,
+            "gold_gains": shuffled_gains.tolist(),
+            "mean_gold_gain": float(shuffled_gains.mean()),
+            "t": t_stat,
+            "t_crit_one_sided_95": t_crit,
+            "kl_coef": mid,
+        },
         "adaptive": {
             "target_kl": c.target_kl,
             "kl_eval": adapt_kl_eval,
             "kl_last_updates": adapt_kl_tail,
-            "initial_kl_coef": mid,
+            "initial_kl_coef": init_adapt,
             "final_kl_coef": adapt_final_coef,
         },
         "ppo_gain_ratio": [
@@ -348,15 +372,20 @@ def table(results: dict) -> str:
             f"{r['entropy']:.3f} | {r['length']:.2f} |"
         )
     s, m = results["sft"], results["reward_model"]
-    a = results["adaptive"]
+    a, sh = results["adaptive"], results["shuffled"]
     lines += [
         "",
         f"SFT held-out NLL {s['heldout_nll']:.4f} vs exact entropy rate {s['entropy_rate']:.4f} "
         f"(gap {s['gap']:.4f} nats/token).",
         f"RM held-out accuracy {m['accuracy']:.3f} vs sampled labels; "
         f"{m['accuracy_noiseless']:.3f} vs the noiseless oracle; "
-        f"Bayes ceiling {m['bayes_ceiling']:.3f}; shuffled-label RM "
-        f"{results['shuffled_reward_model']['accuracy']:.3f}.",
+        f"Bayes ceiling {m['bayes_ceiling']:.3f}; shuffled-label RMs "
+        + ", ".join(f"{a:.3f}" for a in sh["rm_accuracy"])
+        + ".",
+        f"Shuffled-label control (PPO, coef {sh['kl_coef']:g}): gold gains "
+        + ", ".join(f"{g:+.3f}" for g in sh["gold_gains"])
+        + f"; mean {sh['mean_gold_gain']:+.3f}, t = {sh['t']:.2f} "
+        f"(one-sided 95% critical value {sh['t_crit_one_sided_95']:.2f}).",
         "PPO-on-RM gold gain / PPO-on-oracle gold gain per KL coefficient: "
         + ", ".join(f"{x:.2f}" for x in results["ppo_gain_ratio"])
         + ".",
@@ -422,9 +451,10 @@ def _write(out, results, curves, sft_metrics, rm_evals, adapt_metrics, c) -> dic
                 kl = np.convolve(m["kl/exact"], np.ones(5) / 5, mode="valid")
                 val = np.convolve(m[key], np.ones(5) / 5, mode="valid")
                 ax.plot(np.sqrt(np.maximum(kl, 0)), val, "-", lw=0.6, alpha=0.5, color="C0")
-        for name in ("ppo (shuffled RM)", "ppo (huge KL)", "ppo (adaptive KL)"):
-            r = next(r for r in rows if r["method"] == name)
-            ax.plot(np.sqrt(max(r["kl_exact"], 0)), r[key], "x", ms=9, label=name)
+        for j, name in enumerate(("ppo (shuffled RM)", "ppo (huge KL)", "ppo (adaptive KL)")):
+            rs = [r for r in rows if r["method"] == name]
+            x = [np.sqrt(max(r["kl_exact"], 0)) for r in rs]
+            ax.plot(x, [r[key] for r in rs], "xsd"[j], ms=8, label=name)
         ax.set_xlabel("sqrt(KL to reference)  [nats^0.5]")
         ax.set_ylabel(f"{key} reward")
         ax.set_title(f"{key} reward vs sqrt(KL) (thin: PPO-on-RM training)")
@@ -446,8 +476,8 @@ def _write(out, results, curves, sft_metrics, rm_evals, adapt_metrics, c) -> dic
     axes[0].legend()
     names = ["accuracy", "accuracy_noiseless", "bayes_ceiling"]
     axes[1].bar(
-        [n + "\n(RM)" for n in names] + ["accuracy\n(shuffled)"],
-        [float(rm_evals[0][n]) for n in names] + [float(rm_evals[1]["accuracy"])],
+        [n + "\n(RM)" for n in names] + ["accuracy\n(shuffled, mean)"],
+        [rm_evals[0][n] for n in names] + [float(np.mean([e["accuracy"] for e in rm_evals[1:]]))],
         color=["C0", "C1", "C2", "C3"],
     )
     axes[1].axhline(0.75, color="k", ls="--", lw=0.8)
