@@ -1,0 +1,416 @@
+"""Scale out: many runs over many devices, one run over many devices, many hosts.
+
+* `train_many(agent_fn, keys, hparams, mesh)`: a batch of seeds (crossed or zipped with a
+  batch of hyper-parameter values) trained in one compiled program, `jit(vmap(train))`,
+  with the batch axis sharded over a `jax.sharding.Mesh` (`NamedSharding`). The batch is
+  padded to a multiple of the device count and the padding dropped. Without a mesh, all
+  devices are used when there are several (on CPU: see `use_all_cores`).
+* `ppo_data_parallel(env, env_params, config, mesh)`: one PPO run whose envs are split
+  across the devices of a mesh; `jax.shard_map` runs the update on each device's envs and
+  averages the gradients with `jax.lax.pmean`. A drop-in `Agent` for `purerl.train`.
+* `use_all_cores()`: one XLA host device per CPU core (call before JAX first runs).
+* `initialize(coordinator_address, num_processes, process_id)`: `jax.distributed` for
+  multi-host runs (arguments, or JAX's own environment variables).
+
+On CPU one JAX process keeps about one core busy stepping small envs; forcing one host
+device per core and sharding the seed axis over them puts every core to work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from purerl.core import onpolicy
+from purerl.core.returns import gae
+from purerl.core.rollout import _INFO_KEYS, episode_metrics
+from purerl.core.train import _jit_cache, _train_impl
+from purerl.types import Agent, Transition
+
+# ------------------------------------------------------------------------ devices
+
+
+def use_all_cores(num_devices: int | None = None) -> int:
+    """Make XLA's CPU backend expose `num_devices` host devices (default: one per core
+    this process may run on), so `train_many` shards seeds across every core.
+
+    Must run before JAX initialises its backends (before the first array is created);
+    after that the device count is fixed and this raises `RuntimeError`. The same can be
+    done from the shell: `XLA_FLAGS=--xla_force_host_platform_device_count=N`.
+    Returns the number of devices requested.
+    """
+    from jax._src import xla_bridge
+
+    if num_devices is None:
+        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        num_devices = len(cores) if cores else (os.cpu_count() or 1)
+    n = int(num_devices)
+    if xla_bridge.backends_are_initialized():
+        if jax.local_device_count("cpu") == n:
+            return n
+        raise RuntimeError(
+            "use_all_cores: JAX has already started with "
+            f"{jax.local_device_count('cpu')} CPU device(s); call it before any JAX "
+            "computation, or set XLA_FLAGS=--xla_force_host_platform_device_count=N"
+        )
+    jax.config.update("jax_num_cpu_devices", int(n))
+    return n
+
+
+def batch_mesh(devices=None, axis: str = "batch") -> Mesh:
+    """A 1-D mesh over `devices` (default: all devices, every process)."""
+    devices = jax.devices() if devices is None else devices
+    return Mesh(np.asarray(devices), (axis,))
+
+
+def initialize(
+    coordinator_address: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+) -> bool:
+    """`jax.distributed.initialize` for a multi-host run, when one is asked for.
+
+    Asked for by the arguments, or JAX's environment variables (`JAX_COORDINATOR_ADDRESS`,
+    `JAX_NUM_PROCESSES`, `JAX_PROCESS_ID`; cluster schedulers such as SLURM are detected by
+    JAX itself when the address is given). Returns whether it initialised.
+    """
+    env = os.environ
+    coordinator_address = coordinator_address or env.get("JAX_COORDINATOR_ADDRESS")
+    if num_processes is None and env.get("JAX_NUM_PROCESSES"):
+        num_processes = int(env["JAX_NUM_PROCESSES"])
+    if process_id is None and env.get("JAX_PROCESS_ID"):
+        process_id = int(env["JAX_PROCESS_ID"])
+    if coordinator_address is None:
+        if num_processes not in (None, 1):
+            raise ValueError("initialize: num_processes > 1 needs a coordinator address")
+        return False
+    jax.distributed.initialize(
+        coordinator_address=coordinator_address,
+        num_processes=num_processes,
+        process_id=process_id,
+    )
+    return True
+
+
+def gather(tree):
+    """Fetch a (possibly multi-host) sharded pytree to every process as numpy arrays."""
+    if jax.process_count() == 1:
+        return jax.device_get(tree)
+    from jax.experimental import multihost_utils
+
+    return multihost_utils.process_allgather(tree, tiled=True)
+
+
+# ---------------------------------------------------------------------- train_many
+
+
+def _global(x: np.ndarray, sharding) -> jax.Array:
+    """A global array with `sharding` from the same host value on every process."""
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+
+
+def train_many(
+    agent_fn: Callable[[Any], Agent] | Agent,
+    keys: jax.Array,
+    hparams: Any = None,
+    mesh: Mesh | None = None,
+    combine: str = "cross",
+    *,
+    num_updates: int | None = None,
+    stop_on_nonfinite: bool = False,
+):
+    """Train a batch of runs in one compiled program, sharded over the devices of `mesh`.
+
+    Args:
+      agent_fn: `agent_fn(h) -> Agent` for one slice `h` of `hparams` (its leaves traced
+        scalars/arrays, e.g. `lambda h: ppo.make(env, p, replace(cfg, learning_rate=h))`);
+        or an `Agent` when `hparams` is None. Sizes that fix array shapes (and the
+        number of updates) must not depend on `h`.
+      keys: `[S]` PRNG keys, one per seed (`jax.random.split(key, S)`).
+      hparams: None, or a pytree whose leaves share a leading axis `[H]`.
+      mesh: devices to shard the batch over (every mesh axis). None: all devices when
+        there are several (on CPU, see `use_all_cores`), else no sharding.
+      combine: "cross": every seed with every setting, results `[H, S, ...]`;
+        "zip": seed `i` with setting `i` (`H == S`), results `[S, ...]`.
+      num_updates, stop_on_nonfinite: as in `purerl.train`.
+
+    Returns:
+      `(states, metrics)` stacked over the batch (leading `[S]`, `[H, S]` or `[S]`). With
+      several processes the arrays are global; `gather` fetches them to every host.
+    """
+    if combine not in ("cross", "zip"):
+        raise ValueError(f"train_many: combine must be 'cross' or 'zip', got {combine!r}")
+    if hparams is None and not isinstance(agent_fn, Agent):
+        raise ValueError("train_many: without hparams, pass an Agent (not a factory)")
+    if hparams is not None and isinstance(agent_fn, Agent):
+        raise ValueError("train_many: with hparams, pass a factory `agent_fn(h) -> Agent`")
+    typed = jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
+    raw = np.asarray(jax.random.key_data(keys) if typed else keys)
+    S = raw.shape[0]
+    if hparams is None:
+        H, seed_idx, hp_idx = 1, np.arange(S), None
+    else:
+        hp_leaves = jax.tree.leaves(hparams)
+        if not hp_leaves:
+            raise ValueError("train_many: hparams has no leaves")
+        H = int(np.shape(hp_leaves[0])[0])
+        if any(np.shape(x)[:1] != (H,) for x in hp_leaves):
+            raise ValueError("train_many: every hparams leaf needs the same leading axis [H]")
+        if combine == "zip":
+            if H != S:
+                raise ValueError(
+                    f"train_many: combine='zip' needs as many settings ({H}) as keys ({S})"
+                )
+            seed_idx, hp_idx = np.arange(S), np.arange(S)
+        else:
+            seed_idx, hp_idx = np.tile(np.arange(S), H), np.repeat(np.arange(H), S)
+    B = len(seed_idx)
+    if mesh is None and jax.device_count() > 1:
+        mesh = batch_mesh()
+    D = 1 if mesh is None else mesh.size
+    pad = (-B) % D
+    # Padding repeats the last run; its results are dropped inside the program.
+    seed_idx = np.concatenate([seed_idx, np.full(pad, seed_idx[-1])])
+    inputs = {"key": raw[seed_idx]}
+    if hp_idx is not None:
+        hp_idx = np.concatenate([hp_idx, np.full(pad, hp_idx[-1])])
+        inputs["hp"] = jax.tree.map(lambda x: np.asarray(x)[hp_idx], hparams)
+    sharding = None
+    if mesh is not None:
+        sharding = NamedSharding(mesh, P(tuple(mesh.axis_names)))
+        inputs = jax.tree.map(lambda x: _global(x, sharding), inputs)
+
+    owner = agent_fn.update if isinstance(agent_fn, Agent) else agent_fn
+    statics = ("train_many", mesh, combine, num_updates, stop_on_nonfinite, typed, B, S, H)
+    cache = _jit_cache(owner)
+    fn = cache.get(statics)
+    if fn is None:
+
+        def one(inp):
+            key = jax.random.wrap_key_data(inp["key"]) if typed else inp["key"]
+            agent = agent_fn if hparams is None else agent_fn(inp["hp"])
+            n = agent.num_updates if num_updates is None else num_updates
+            return _train_impl(agent, key, None, n, stop_on_nonfinite, None, 1)
+
+        def many(inp):
+            out = jax.vmap(one)(inp)
+            if sharding is not None:
+                out = jax.lax.with_sharding_constraint(out, sharding)
+            out = jax.tree.map(lambda x: x[:B], out)
+            if hparams is not None and combine == "cross":
+                out = jax.tree.map(lambda x: x.reshape((H, S) + x.shape[1:]), out)
+            return out
+
+        fn = jax.jit(many)
+        cache[statics] = fn
+    return fn(inputs)
+
+
+# --------------------------------------------------------------- data-parallel PPO
+
+
+def ppo_data_parallel(env, env_params, config, mesh: Mesh | None = None) -> Agent:
+    """PPO (`purerl.algos.ppo`) with its `num_envs` envs split across the devices of `mesh`.
+
+    Inside `jax.shard_map` each device steps its `num_envs / D` envs, computes their GAE,
+    and takes the same optimiser steps as every other device: minibatch gradients (of
+    `ppo.loss_fn`) are averaged with `jax.lax.pmean`, and advantages are normalised with
+    statistics over the whole minibatch, so the parameters stay replicated. Each
+    minibatch holds an equal share of every device's batch (a stratified split);
+    with `num_minibatches = 1` an update is the single-device update exactly (up to float
+    summation order): the env keys and the action samples are those of the single-device
+    run (the rollout's policy forward sees all envs' observations, gathered, so that the
+    action noise matches; env steps, GAE and all of learning are split).
+
+    The train state is PPO's (`ppo.State`), env state and observations sharded over the
+    mesh; the returned `Agent` works with `purerl.train` and `purerl.evaluate`.
+    Raises ValueError when the device count does not divide `num_envs`.
+    """
+    from purerl.algos import ppo
+
+    mesh = batch_mesh() if mesh is None else mesh
+    axes = tuple(mesh.axis_names)
+    D = mesh.size
+    B, T = config.num_envs, config.num_steps
+    if B % D:
+        raise ValueError(f"ppo_data_parallel: num_envs = {B} is not divisible by {D} devices")
+    b = B // D
+    if (b * T) % config.num_minibatches:
+        raise ValueError(
+            f"ppo_data_parallel: each device's batch {b} x {T} is not divisible by "
+            f"num_minibatches = {config.num_minibatches}"
+        )
+    base = ppo.make(env, env_params, config)
+    net = onpolicy.make_actor_critic(
+        env,
+        env_params,
+        config.hidden_sizes,
+        config.activation,
+        config.shared_torso,
+        config.log_std_init,
+    )
+    num_updates = config.num_updates
+    steps_per_update = config.num_epochs * config.num_minibatches
+    if config.anneal_lr:
+        lr = lambda count: config.learning_rate * (1.0 - (count // steps_per_update) / num_updates)
+    else:
+        lr = config.learning_rate
+    tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5))
+    local_cfg = dataclasses.replace(config, normalize_advantages=False)
+    mb_size = b * T // config.num_minibatches
+    pmean = lambda x: jax.lax.pmean(x, axes)
+
+    def gathered(x, axis=0):  # all devices' slices of a [.., B, ..] array, in env order
+        return jax.lax.all_gather(x, axes, axis=axis, tiled=True)
+
+    def local_slice(x):  # this device's envs of a [B, ...] array
+        return jax.lax.dynamic_slice_in_dim(x, jax.lax.axis_index(axes) * b, b)
+
+    def rollout(key, params, env_state, obs):
+        """`onpolicy.collect` over the local envs with the single-device run's randomness."""
+
+        def step(carry, k):
+            env_state, obs = carry
+            k_act, k_env = jax.random.split(k)
+            dist, value = net.apply(params, gathered(obs))
+            action_all = dist.sample(seed=k_act)
+            action = local_slice(action_all)
+            log_prob, value = local_slice(dist.log_prob(action_all)), local_slice(value)
+            keys = local_slice(jax.random.split(k_env, B))
+            next_obs, env_state, reward, term, trunc, info = jax.vmap(
+                env.step, in_axes=(0, 0, 0, None)
+            )(keys, env_state, action, env_params)
+            tr = Transition(
+                obs=obs,
+                action=action,
+                reward=jnp.asarray(reward, jnp.float32),
+                terminated=jnp.asarray(term, bool),
+                truncated=jnp.asarray(trunc, bool),
+                next_obs=info["final_observation"],
+                extras={"log_prob": log_prob, "value": value},
+                info={k: info[k] for k in _INFO_KEYS if k in info},
+            )
+            return (env_state, next_obs), tr
+
+        (env_state, obs), traj = jax.lax.scan(step, (env_state, obs), jax.random.split(key, T))
+        v_tp1 = net.apply(params, traj.next_obs, method="value")
+        return env_state, obs, traj, v_tp1
+
+    def normalize(x):  # over the whole (all devices') minibatch
+        mean = pmean(jnp.mean(x))
+        var = pmean(jnp.mean(jnp.square(x - mean)))
+        return (x - mean) / (jnp.sqrt(var) + 1e-8)
+
+    def local_update(state):
+        key, k_roll, k_learn = jax.random.split(state.key, 3)
+        env_state, obs, traj, v_tp1 = rollout(k_roll, state.params, state.env_state, state.obs)
+        adv, ret = gae(
+            traj.reward,
+            traj.extras["value"],
+            v_tp1,
+            traj.terminated,
+            traj.truncated,
+            config.gamma,
+            config.gae_lambda,
+        )
+        batch = onpolicy.flatten(
+            {
+                "obs": traj.obs,
+                "action": traj.action,
+                "log_prob": traj.extras["log_prob"],
+                "value": traj.extras["value"],
+                "advantage": adv,
+                "return": ret,
+            }
+        )
+        old_params = state.params
+        grad_fn = jax.grad(ppo.loss_fn, has_aux=True)
+
+        def minibatch_step(carry, mb):
+            params, opt_state, stopped = carry
+            if config.normalize_advantages:
+                mb = {**mb, "advantage": normalize(mb["advantage"])}
+            grads, aux = grad_fn(params, old_params, net, mb, state.kl_coef, local_cfg)
+            grads, aux = pmean((grads, aux))
+            updates, new_opt = tx.update(grads, opt_state, params)
+            new_params = optax.apply_updates(params, updates)
+            if config.kl_early_stop and config.objective == "clip":
+                keep = lambda new, old: jax.tree.map(
+                    lambda n, o: jnp.where(stopped, o, n), new, old
+                )
+                new_params, new_opt = keep(new_params, params), keep(new_opt, opt_state)
+                stopped = stopped | (aux["approx_kl"] > 1.5 * config.target_kl)
+            return (new_params, new_opt, stopped), aux
+
+        def epoch(carry, k):
+            # each device permutes its own batch (the same key: a stratified split)
+            perm = jax.random.permutation(k, b * T)
+            mbs = jax.tree.map(
+                lambda x: x[perm].reshape((config.num_minibatches, mb_size) + x.shape[1:]),
+                batch,
+            )
+            return jax.lax.scan(minibatch_step, carry, mbs)
+
+        (params, opt_state, _), aux = jax.lax.scan(
+            epoch,
+            (state.params, state.opt_state, jnp.asarray(False)),
+            jax.random.split(k_learn, config.num_epochs),
+        )
+        kl_coef = state.kl_coef
+        if config.objective == "penalty":
+            old_dist = net.apply(old_params, batch["obs"], method="policy")
+            new_dist = net.apply(params, batch["obs"], method="policy")
+            kl = pmean(jnp.mean(old_dist.kl_divergence(new_dist)))
+            kl_coef = ppo.adapt_kl_coef(kl_coef, kl, config.target_kl)
+        metrics = jax.tree.map(jnp.mean, aux)
+        metrics["approx_kl"] = jnp.mean(aux["approx_kl"][-1])
+        metrics["kl_coef"] = state.kl_coef
+        metrics["env_steps"] = (state.step + 1) * (T * B)
+        metrics.update(episode_metrics(jax.tree.map(lambda x: gathered(x, 1), traj.info)))
+        new_state = ppo.State(
+            params=params,
+            opt_state=opt_state,
+            env_state=env_state,
+            obs=obs,
+            key=key,
+            step=state.step + 1,
+            kl_coef=kl_coef,
+        )
+        return new_state, metrics
+
+    state_spec = ppo.State(
+        params=P(),
+        opt_state=P(),
+        env_state=P(axes),
+        obs=P(axes),
+        key=P(),
+        step=P(),
+        kl_coef=P(),
+    )
+    update = jax.shard_map(
+        local_update,
+        mesh=mesh,
+        in_specs=(state_spec,),
+        out_specs=(state_spec, P()),
+        check_vma=False,
+    )
+
+    def init(key):
+        state = base.init(key)
+        env_sharded = NamedSharding(mesh, P(axes))
+        return state.replace(
+            env_state=jax.lax.with_sharding_constraint(state.env_state, env_sharded),
+            obs=jax.lax.with_sharding_constraint(state.obs, env_sharded),
+        )
+
+    return Agent(init, update, base.act, num_updates, env, env_params, config)
