@@ -37,7 +37,8 @@ from purerl.core.buffers import make_replay_buffer
 from purerl.core.returns import gae
 from purerl.core.rollout import env_step, episode_metrics, reset_envs
 from purerl.envs import wrappers as w
-from purerl.nets import ACTIVATIONS, ActorCritic
+from purerl.nets import ACTIVATIONS
+from purerl.nets.planning import PolicyValueNet
 from purerl.planning.control import Controller
 from purerl.planning.models import Model, true_model
 from purerl.types import Agent, PRNGKey
@@ -158,19 +159,19 @@ def rollout_evaluator(
 
     def evaluate(params, key, state):
         keys = jax.random.split(key, num_rollouts)
-        g = jax.vmap(lambda k: random_rollout_return(k, model, state, num_actions, length, discount))
-        return jnp.zeros(num_actions), g(keys).mean()
+        one = lambda k: random_rollout_return(k, model, state, num_actions, length, discount)
+        return jnp.zeros(num_actions), jax.vmap(one)(keys).mean()
 
     return evaluate
 
 
 def network_evaluator(net, model: Model) -> Evaluator:
-    """Leaf evaluation by a policy/value network (an `ActorCritic` whose value head regresses
+    """Leaf evaluation by a policy/value network (`PolicyValueNet`, whose value head regresses
     symlog values) on the state's observation."""
 
     def evaluate(params, key, state):
-        dist, v = net.apply(params, model.observe(state))
-        return dist.logits, symexp(v)
+        logits, h = net.apply(params, model.observe(state))
+        return logits, symexp(h)
 
     return evaluate
 
@@ -280,13 +281,7 @@ def _check_env(env, env_params, who):
 
 
 def _network(num_actions, obs_ndim, config):
-    return ActorCritic(
-        action_dim=num_actions,
-        discrete=True,
-        hidden_sizes=tuple(config.hidden_sizes),
-        activation=config.activation,
-        obs_ndim=obs_ndim,
-    )
+    return PolicyValueNet(num_actions, tuple(config.hidden_sizes), config.activation, obs_ndim)
 
 
 def make_evaluator(env, env_params, config: Config, model: Model | None = None) -> Evaluator:
@@ -301,9 +296,7 @@ def make_evaluator(env, env_params, config: Config, model: Model | None = None) 
     return network_evaluator(net, model)
 
 
-def controller(
-    env, env_params, config: Config = Config(), params=None, model=None, explore=False
-):
+def controller(env, env_params, config: Config = Config(), params=None, model=None, explore=False):
     """MCTS with the true model (or `model`) as a `Controller`; without exploration noise
     unless `explore` (see `search`).
 
@@ -343,8 +336,8 @@ def loss_fn(params, net, batch, value_coef):
     """AlphaZero's loss: `CE(pi_search, pi_theta) + value_coef * 0.5 (h - symlog(z))^2`,
     with `h` the value head's output (a symlog value). `batch`: `obs, policy [N, A],
     target [N]`."""
-    dist, h = net.apply(params, batch["obs"])
-    policy_loss = jnp.mean(optax.softmax_cross_entropy(dist.logits, batch["policy"]))
+    logits, h = net.apply(params, batch["obs"])
+    policy_loss = jnp.mean(optax.softmax_cross_entropy(logits, batch["policy"]))
     value_loss = 0.5 * jnp.mean(jnp.square(h - symlog(batch["target"])))
     return policy_loss + value_coef * value_loss, (policy_loss, value_loss)
 
@@ -396,7 +389,8 @@ def make(env, env_params, config: Config = Config()) -> Agent:
 
             def policy(obs, k):
                 out = search(k, state.params, model, evaluate, states, config)
-                extras = {"policy": out.action_weights, "root_value": out.search_tree.summary().value}
+                root_value = out.search_tree.summary().value
+                extras = {"policy": out.action_weights, "root_value": root_value}
                 return out.action.astype(jnp.int32), extras
 
             env_state, obs, tr = env_step(k, env, env_params, policy, env_state, obs)
@@ -405,11 +399,18 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         (env_state, obs), traj = jax.lax.scan(
             step, (state.env_state, state.obs), jax.random.split(k_roll, T)
         )
+        # Lambda-returns over the search's root values v_t. Within an episode the next
+        # state's value is the next root value (GAE telescopes only if v_tp1[t] = v_t[t+1]);
+        # after a truncation and at the rollout's end, the network's value of the true next
+        # observation.
+        v_t = traj.extras["root_value"]
         _, h_tp1 = net.apply(state.params, traj.next_obs)
+        v_next = jnp.concatenate([v_t[1:], symexp(h_tp1[-1:])], axis=0)
+        v_tp1 = jnp.where(traj.done, symexp(h_tp1), v_next)
         _, targets = gae(
             traj.reward,
-            traj.extras["root_value"],
-            symexp(h_tp1),
+            v_t,
+            v_tp1,
             traj.terminated,
             traj.truncated,
             config.discount,
@@ -456,7 +457,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         return new_state, metrics
 
     def act(state: State, obs, key):
-        dist, _ = net.apply(state.params, obs)
-        return jnp.argmax(dist.logits, axis=-1).astype(jnp.int32)
+        logits, _ = net.apply(state.params, obs)
+        return jnp.argmax(logits, axis=-1).astype(jnp.int32)
 
     return Agent(init, update, act, config.num_updates, env, env_params, config)
