@@ -1,0 +1,105 @@
+"""What the planning scripts do: evaluate a true-model planner over seeds, or train a
+planning agent with `purerl.core.experiment.run`; write CSV, plot and summary.
+
+Scripts stay thin: `scripts/mpc.py` and `scripts/mcts.py` parse flags and call these.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import time
+
+import jax
+import numpy as np
+
+from purerl.core import experiment
+from purerl.envs import make_env
+from purerl.planning.control import evaluate_controller
+
+
+def evaluate_true_model(
+    name, make_controller, config, env_id, num_seeds, num_episodes, seed=0, out=None
+) -> dict:
+    """Run `make_controller(env, env_params)` for `num_episodes` episodes on each of
+    `num_seeds` keys (one compile); write `returns.csv`, `returns.png` and `summary.json`."""
+    env, params = make_env(env_id)
+    ctrl = make_controller(env, params)
+    out = out or os.path.join("runs", f"{name}-true-{env_id}-{time.strftime('%Y%m%d-%H%M%S')}")
+    os.makedirs(out, exist_ok=True)
+    keys = jax.random.split(jax.random.key(seed), num_seeds)
+    run = jax.jit(jax.vmap(lambda k: evaluate_controller(k, env, params, ctrl, num_episodes)))
+    t0 = time.time()
+    returns = np.asarray(run(keys))  # [num_seeds, num_episodes]
+    seconds = time.time() - t0
+    csv_path = os.path.join(out, "returns.csv")
+    with open(csv_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["seed", "episode", "return"])
+        for s in range(num_seeds):
+            for e in range(num_episodes):
+                w.writerow([s, e, float(returns[s, e])])
+    method = getattr(config, "method", getattr(config, "search", ""))
+    title = f"{name} ({method}) with the true model on {env_id}"
+    plot = _plot_returns(os.path.join(out, "returns.png"), returns, title)
+    summary = {
+        "planner": name,
+        "env": env_id,
+        "num_seeds": num_seeds,
+        "episodes_per_seed": num_episodes,
+        "seconds_incl_compile": round(seconds, 2),
+        "return_mean": float(returns.mean()),
+        "return_per_seed": [round(float(x), 2) for x in returns.mean(1)],
+        "return_min": float(returns.min()),
+        "config": dataclasses.asdict(config),
+    }
+    summary_path = os.path.join(out, "summary.json")
+    with open(summary_path, "w") as f:
+        json.dump(summary, f, indent=2)
+    per_seed = ", ".join(f"{x:.1f}" for x in returns.mean(1))
+    print(
+        f"{title}: {num_seeds} seeds x {num_episodes} episodes in {seconds:.1f}s (incl. "
+        f"compile)\nreturn {returns.mean():.1f} +- {returns.mean(1).std():.1f}  [{per_seed}]"
+    )
+    for k, v in {"returns": csv_path, "plot": plot, "summary": summary_path}.items():
+        print(f"  {k:<10} -> {v}")
+    return summary
+
+
+def train_agent(module, config, env_id, num_seeds, num_eval_episodes, seed=0, out=None):
+    """`experiment.run` for a planning agent (metrics CSV, learning curve, checkpoint)."""
+    return experiment.run(
+        module,
+        config,
+        env_id=env_id,
+        num_seeds=num_seeds,
+        seed=seed,
+        out=out,
+        num_eval_episodes=num_eval_episodes,
+    )
+
+
+def _plot_returns(path, returns, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    num_seeds, num_episodes = returns.shape
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for s in range(num_seeds):
+        x = s + np.linspace(-0.3, 0.3, num_episodes)
+        ax.scatter(x, returns[s], s=12, alpha=0.7)
+        ax.hlines(returns[s].mean(), s - 0.35, s + 0.35, color="k")
+    ax.axhline(returns.mean(), ls="--", color="gray", label=f"mean {returns.mean():.1f}")
+    ax.set_xticks(range(num_seeds))
+    ax.set_xlabel("seed (key set)")
+    ax.set_ylabel("episode return")
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
