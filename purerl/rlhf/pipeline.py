@@ -475,8 +475,9 @@ def _write(out, results, curves, sft_metrics, rm_evals, adapt_metrics, c) -> dic
     axes[0].set_title("SFT")
     axes[0].legend()
     names = ["accuracy", "accuracy_noiseless", "bayes_ceiling"]
+    labels = ["RM vs labels", "RM vs noiseless\noracle", "Bayes ceiling", "shuffled RMs\n(mean)"]
     axes[1].bar(
-        [n + "\n(RM)" for n in names] + ["accuracy\n(shuffled, mean)"],
+        labels,
         [rm_evals[0][n] for n in names] + [float(np.mean([e["accuracy"] for e in rm_evals[1:]]))],
         color=["C0", "C1", "C2", "C3"],
     )
