@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -93,6 +94,13 @@ def initialize(
         if num_processes not in (None, 1):
             raise ValueError("initialize: num_processes > 1 needs a coordinator address")
         return False
+    from jax._src import xla_bridge
+
+    if xla_bridge.backends_are_initialized():
+        # Importing gymnax creates an array (frozen_lake's `_DIRECTIONS`), which starts the
+        # single-process backend; nothing else has run yet, so start it again distributed.
+        jax.extend.backend.clear_backends()
+        jax.clear_caches()
     jax.distributed.initialize(
         coordinator_address=coordinator_address,
         num_processes=num_processes,
@@ -107,7 +115,13 @@ def gather(tree):
         return jax.device_get(tree)
     from jax.experimental import multihost_utils
 
-    return multihost_utils.process_allgather(tree, tiled=True)
+    def one(x):
+        if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+            data = multihost_utils.process_allgather(jax.random.key_data(x), tiled=True)
+            return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
+        return multihost_utils.process_allgather(x, tiled=True)
+
+    return jax.tree.map(one, tree)
 
 
 # ---------------------------------------------------------------------- train_many

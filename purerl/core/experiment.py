@@ -16,8 +16,10 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
 
 from purerl.core.checkpoint import save
+from purerl.core.distributed import batch_mesh, gather, initialize
 from purerl.core.train import evaluate, train
 from purerl.envs import make_env
 
@@ -64,7 +66,7 @@ def run(
     name = algo.__name__.rsplit(".", 1)[-1]
     out = out or os.path.join("runs", f"{name}-{env_id}-{time.strftime('%Y%m%d-%H%M%S')}")
     os.makedirs(out, exist_ok=True)
-    keys = jax.random.split(jax.random.key(seed), num_seeds)
+    keys = _spread(jax.random.split(jax.random.key(seed), num_seeds))
     total = agent.num_updates
     chunk = max(1, total // max(1, progress_chunks))
     init = jax.jit(jax.vmap(agent.init))
@@ -81,7 +83,7 @@ def run(
     while done < total:
         n = min(chunk, total - done)
         states, m = advance(states, n)
-        chunks.append(jax.device_get(m))
+        chunks.append(gather(m))
         done += n
         if not quiet:
             sys.stdout.write(_progress_line(done, total, chunks[-1], t0))
@@ -90,10 +92,16 @@ def run(
     if not quiet:
         sys.stdout.write("\n")
     metrics = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
-    eval_keys = jax.random.split(jax.random.key(seed + 1), num_seeds)
+    eval_keys = _spread(jax.random.split(jax.random.key(seed + 1), num_seeds))
     eval_returns = np.asarray(
-        jax.jit(jax.vmap(lambda s, k: evaluate(agent, s, k, num_eval_episodes)))(states, eval_keys)
+        gather(
+            jax.jit(jax.vmap(lambda s, k: evaluate(agent, s, k, num_eval_episodes)))(
+                states, eval_keys
+            )
+        )
     )
+    if jax.process_count() > 1:
+        states = gather(states)
     files = {
         "metrics": _write_csv(os.path.join(out, "metrics.csv"), metrics),
         "plot": _plot(os.path.join(out, "learning_curve.png"), metrics, f"{name} on {env_id}"),
@@ -135,6 +143,19 @@ def run(
     return Result(out, eval_returns, metrics, train_seconds, files)
 
 
+def _spread(keys):
+    """Multi-host runs (`jax.process_count() > 1`): shard the seeds over every process's
+    devices when their count divides the seeds (each process holds the same keys);
+    otherwise, and on one host, every process trains all seeds itself."""
+    n = jax.device_count()
+    if jax.process_count() == 1 or keys.shape[0] % n:
+        return keys
+    sharding = NamedSharding(batch_mesh(), PartitionSpec("batch"))
+    data = np.asarray(jax.random.key_data(keys))
+    raw = jax.make_array_from_callback(data.shape, sharding, lambda idx: data[idx])
+    return jax.jit(jax.random.wrap_key_data, out_shardings=sharding)(raw)
+
+
 def _write_csv(path, metrics):
     keys = sorted(metrics)
     num_seeds, num_updates = metrics[keys[0]].shape
@@ -172,7 +193,13 @@ def _plot(path, metrics, title):
 def cli(algo, argv=None) -> Result:
     """The command line of every training script: tyro over `algo.Config` (its fields as
     top-level flags) plus `--env`, `--num-seeds`, `--seed`, `--out`, `--normalize-obs`,
-    `--normalize-reward`; then `run`."""
+    `--normalize-reward`; then `run`.
+
+    Multi-host: `--coordinator-address host:port --num-processes N --process-id i` on each
+    host (or JAX's `JAX_COORDINATOR_ADDRESS` / `JAX_NUM_PROCESSES` / `JAX_PROCESS_ID`)
+    calls `jax.distributed.initialize`; the seeds are then sharded over every process's
+    devices (when their count divides `--num-seeds`) and each process writes the same
+    results to `--out` (process `i > 0` to `<out or runs>/process-<i>`)."""
     import tyro
 
     args_cls = dataclasses.make_dataclass(
@@ -185,15 +212,22 @@ def cli(algo, argv=None) -> Result:
             ("out", str | None, dataclasses.field(default=None)),
             ("normalize_obs", bool, dataclasses.field(default=False)),
             ("normalize_reward", bool, dataclasses.field(default=False)),
+            ("coordinator_address", str | None, dataclasses.field(default=None)),
+            ("num_processes", int | None, dataclasses.field(default=None)),
+            ("process_id", int | None, dataclasses.field(default=None)),
         ],
     )
     args = tyro.cli(args_cls, default=args_cls(config=algo.Config()), args=argv)
+    out = args.out
+    started = initialize(args.coordinator_address, args.num_processes, args.process_id)
+    if started and jax.process_index() > 0:
+        out = os.path.join(out or "runs", f"process-{jax.process_index()}")
     return run(
         algo,
         args.config,
         env_id=args.env,
         num_seeds=args.num_seeds,
         seed=args.seed,
-        out=args.out,
+        out=out,
         env_kwargs={"normalize_obs": args.normalize_obs, "normalize_reward": args.normalize_reward},
     )
