@@ -26,6 +26,7 @@ from purerl.nets.offpolicy import (
     tanh_gaussian_log_prob,
     tanh_gaussian_sample,
 )
+from purerl.nets.planning import GaussianMLP, PolicyValueNet
 
 __all__ = [
     "ACTIVATIONS",
@@ -39,6 +40,8 @@ __all__ = [
     "DiscreteQEnsemble",
     "DistributionalQNetwork",
     "GaussianHead",
+    "GaussianMLP",
+    "PolicyValueNet",
     "QNetwork",
     "TanhGaussianActor",
     "ValueHead",
