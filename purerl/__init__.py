@@ -2,6 +2,7 @@
 
 from purerl import algos, core, envs, nets
 from purerl.core.checkpoint import load, save
+from purerl.core.distributed import train_many
 from purerl.core.train import evaluate, train, train_seeds
 from purerl.envs import make_env
 from purerl.types import Agent, Metrics, PRNGKey, Transition
@@ -22,5 +23,6 @@ __all__ = [
     "nets",
     "save",
     "train",
+    "train_many",
     "train_seeds",
 ]
