@@ -5,6 +5,7 @@ import importlib.util
 import json
 import math
 import pathlib
+import sys
 
 import pytest
 
@@ -20,10 +21,14 @@ SMALL = [
 ]  # fmt: skip
 
 
+pytestmark = pytest.mark.learning
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     spec = importlib.util.spec_from_file_location("rlhf_script", SCRIPT)
     script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = script  # dataclasses look their module up while it executes
     spec.loader.exec_module(script)
     out = tmp_path_factory.mktemp("rlhf")
     return script.main([*SMALL, "--out", str(out)]), out
