@@ -65,7 +65,7 @@ class Config:
     action_std: float = 0.5  # CEM: initial std; MPPI: noise std (action units)
     temperature: float = 1.0  # MPPI: softmax temperature on returns
     discount: float = 1.0  # discount of the planned return
-    # ---- learned-model agent (purerl.planning.pets)
+    # ---- learned-model agent (`make`: PETS)
     total_timesteps: int = 3_000  # env steps of one training run (per seed)
     num_envs: int = 1
     num_steps: int = 100  # env steps per env between model refits
