@@ -27,6 +27,7 @@ from purerl.nets.offpolicy import (
     tanh_gaussian_sample,
 )
 from purerl.nets.planning import GaussianMLP, PolicyValueNet
+from purerl.nets.transformer import TransformerLM
 
 __all__ = [
     "ACTIVATIONS",
@@ -44,6 +45,7 @@ __all__ = [
     "PolicyValueNet",
     "QNetwork",
     "TanhGaussianActor",
+    "TransformerLM",
     "ValueHead",
     "get_activation",
     "log_one_minus_tanh_sq",
