@@ -7,8 +7,9 @@ reward model, then PPO / REINFORCE / DPO / best-of-n across KL coefficients.
 Every `purerl.rlhf.pipeline.Config` field is a flag (`--d-model`, `--sft-updates`,
 `--num-pairs`, `--kl-coefs`, `--dpo-betas`, ...), plus `--out` (default
 runs/rlhf-<time>). Writes `results.json`, `table.md`, `curves.csv`, `frontier.png` (gold and
-proxy reward against sqrt(KL) per method) and `training.png`, prints the table and where
-the files went. The defaults take a few minutes on a 2-core CPU.
+proxy reward against sqrt(KL) per method), `training.png` and `checkpoint.ckpt` (SFT policy
+and reward model), prints the table and where the files went. The defaults take a few
+minutes on a 2-core CPU.
 """
 
 from __future__ import annotations

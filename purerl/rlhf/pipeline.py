@@ -9,19 +9,22 @@ to the reference (k1 and exact), KL to the teacher, entropy, length.
 `run(Config(...), out)` writes to `out`: `results.json` (everything), `table.md` (the
 table and the checks), `curves.csv` (per-update training metrics) and two plots,
 `frontier.png` (gold and proxy reward against sqrt(KL) per method, the over-optimisation
-picture of Gao et al. 2022) and `training.png` (SFT NLL against the exact entropy rate, RM
-accuracy, the adaptive controller). `scripts/rlhf.py` is its command line.
+picture of Gao et al. 2022), `training.png` (SFT NLL against the exact entropy rate, RM
+accuracy, the adaptive controller) and `checkpoint.ckpt` (the SFT policy and the reward
+model). `scripts/rlhf.py` is its command line.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from purerl.core.checkpoint import save
 from purerl.core.train import train
 from purerl.rlhf import best_of_n, dpo, lm, ppo, reinforce, report, rollout, sft, tasks
 from purerl.rlhf import reward_model as rm
@@ -351,6 +354,11 @@ def run(config: Config = Config(), out: str | None = None, quiet: bool = False) 
         results["files"] = report.write(
             out, results, curves, sft_metrics, rm_evals, adapt_metrics, c.target_kl
         )
+        # the SFT (reference) policy and the reward model, for reuse:
+        # purerl.load(path, like={"sft": model.init(key), "reward_model": rm.init(...)})
+        ckpt = os.path.join(out, "checkpoint.ckpt")
+        save(ckpt, {"sft": ref, "reward_model": rm_main}, {"config": dataclasses.asdict(c)})
+        results["files"]["checkpoint"] = ckpt
     say(report.table(results))
     return results
 

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+import purerl
+
 SCRIPT = pathlib.Path(__file__).parents[2] / "scripts" / "rlhf.py"
 
 SMALL = [
@@ -39,6 +41,16 @@ def test_outputs_written(run):
     assert (out / "frontier.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "training.png").read_bytes()[:4] == b"\x89PNG"
     saved = json.loads((out / "results.json").read_text())
+    assert set(results["files"]) == {
+        "results",
+        "table",
+        "curves",
+        "frontier",
+        "training",
+        "checkpoint",
+    }
+    meta = purerl.core.checkpoint.load_metadata(out / "checkpoint.ckpt")
+    assert meta["config"]["d_model"] == 16
     assert saved["checks"] == results["checks"]
     table = (out / "table.md").read_text()
     assert "| check | passed |" in table and "| ppo | oracle | 0.05 |" in table
