@@ -265,7 +265,23 @@ def machine():
     return {"jax": jax.__version__, "devices": [str(d) for d in jax.devices()]}
 
 
+def peak_memory():
+    """Peak resident memory of this process (MB) and, where the backend reports it, the
+    peak bytes in use on device 0 (GPU/TPU; CPU arrays are in the RSS)."""
+    import resource
+
+    out = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    try:
+        stats = jax.devices()[0].memory_stats() or {}
+    except Exception:
+        stats = {}
+    if "peak_bytes_in_use" in stats:
+        out["device_peak_mb"] = stats["peak_bytes_in_use"] / 2**20
+    return out
+
+
 def emit(result):
+    result.setdefault("memory", peak_memory())
     print(json.dumps(result), flush=True)
 '''
 
@@ -333,6 +349,7 @@ def purerl_worker(spec: dict) -> None:
     exec(COMMON_WORKER_CODE, ns)
     jax, np = ns["jax"], ns["np"]
     import importlib
+    import time
 
     import purerl
 
@@ -347,12 +364,22 @@ def purerl_worker(spec: dict) -> None:
 
     key = jax.random.PRNGKey(spec["seed"])
     train_key, eval_key = jax.random.split(key)
-    if seeds == 1:
+    if spec.get("train_many"):  # seeds sharded over every device (--scaling)
+        keys = jax.random.split(train_key, seeds)
+        t0 = time.perf_counter()
+        jax.block_until_ready(purerl.train_many(agent, keys))  # compile + run
+        first_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        states, metrics = jax.block_until_ready(purerl.train_many(agent, keys))
+        train_s = time.perf_counter() - t1
+        compile_s = max(first_s - train_s, 0.0)
+    elif seeds == 1:
         fn, arg = (lambda k: purerl.train(agent, k)), train_key
     else:
         fn, arg = jax.vmap(lambda k: purerl.train(agent, k)), jax.random.split(train_key, seeds)
-    (states, metrics), compile_s, train_s = ns["measure"](fn, arg)
-    if seeds == 1:
+    if not spec.get("train_many"):
+        (states, metrics), compile_s, train_s = ns["measure"](fn, arg)
+    if seeds == 1 and not spec.get("train_many"):
         states, metrics = jax.tree.map(lambda x: x[None], (states, metrics))
 
     episodes = spec["eval_episodes"]
@@ -410,11 +437,11 @@ def ensure_rejax_python(explicit: str | None) -> str:
     return str(python)
 
 
-def run_worker(cmd: list[str], timeout: float) -> dict:
+def run_worker(cmd: list[str], timeout: float, env: dict | None = None) -> dict:
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
-            cmd, env=clean_env(), cwd=ROOT, capture_output=True, text=True, timeout=timeout
+            cmd, env=env or clean_env(), cwd=ROOT, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
@@ -427,7 +454,11 @@ def run_worker(cmd: list[str], timeout: float) -> dict:
     return result
 
 
-def measure(lib: str, algo: str, seeds: int, args, rejax_python: str | None) -> dict:
+def measure(
+    lib: str, algo: str, seeds: int, args, rejax_python: str | None, cpu_devices: int = 0
+) -> dict:
+    """One measurement in a fresh subprocess. `cpu_devices > 0` (purerl only): that many
+    forced XLA host devices, the seeds sharded over them by `purerl.train_many`."""
     env_id, threshold, total = algo_env(algo, args.total_timesteps)
     spec = {
         "algo": algo,
@@ -439,8 +470,13 @@ def measure(lib: str, algo: str, seeds: int, args, rejax_python: str | None) -> 
         "threshold": threshold,
         "eval_episodes": EVAL_EPISODES,
         "curve_points": CURVE_POINTS,
+        "train_many": cpu_devices > 0,
     }
-    if lib == "purerl":
+    worker_env = clean_env()
+    if cpu_devices:
+        flag = f"--xla_force_host_platform_device_count={cpu_devices}"
+        worker_env["XLA_FLAGS"] = (worker_env.get("XLA_FLAGS", "") + " " + flag).strip()
+    if lib.startswith("purerl"):
         spec["config"] = PURERL_CONFIGS[algo]
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
     else:
@@ -453,9 +489,9 @@ def measure(lib: str, algo: str, seeds: int, args, rejax_python: str | None) -> 
             script = f.name
         cmd = [rejax_python, script, json.dumps(spec)]
     try:
-        result = run_worker(cmd, args.timeout)
+        result = run_worker(cmd, args.timeout, worker_env)
     finally:
-        if lib != "purerl":
+        if not lib.startswith("purerl"):
             os.unlink(script)
     row = {"algo": algo, "lib": lib, "seeds": seeds, "env": env_id, "threshold": threshold}
     row.update(result)
@@ -568,8 +604,23 @@ def machine_info(rows: list[dict]) -> dict:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--algos", nargs="+", default=["ppo", "dqn"], choices=list(PURERL_CONFIGS))
-    p.add_argument("--seeds", nargs="+", type=int, default=[1, 8])
-    p.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help="default 1 8")
+    p.add_argument("--out", type=Path, default=None, help="default benchmarks/results.json")
+    p.add_argument(
+        "--scaling",
+        action="store_true",
+        help="seed scaling of PPO on CartPole-v1 (default seeds 1 8 64 256, 20k env steps "
+        "per seed): summed env steps/s and peak memory, purerl on one device, purerl with "
+        "the seeds sharded over --cpu-devices forced host devices (train_many), rejax "
+        "(1 eval); written to benchmarks/scaling.json",
+    )
+    p.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=None,
+        help="--scaling: forced XLA host devices for the train_many rows "
+        "(default: usable cores; 0 or 1: no such rows)",
+    )
     p.add_argument("--skip-rejax", action="store_true")
     p.add_argument(
         "--skip-rejax-single-eval",
@@ -594,6 +645,11 @@ def main(argv=None) -> None:
     if args.worker:
         purerl_worker(json.loads(args.worker))
         return
+    if args.scaling:
+        scaling_main(args)
+        return
+    args.seeds = args.seeds or [1, 8]
+    args.out = args.out or Path("benchmarks/results.json")
     t_start = time.perf_counter()
     libs = ["purerl"]
     rejax_python = None
@@ -656,6 +712,86 @@ def main(argv=None) -> None:
     print()
     print(table)
     print(f"\nresults: {out}   wall time: {time.perf_counter() - t_start:.0f} s")
+
+
+def scaling_main(args) -> None:
+    """`--scaling`: summed throughput and memory over seed counts, one subprocess each."""
+    t_start = time.perf_counter()
+    seeds_list = args.seeds or [1, 8, 64, 256]
+    args.total_timesteps = args.total_timesteps or 20_000
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu_devices = usable if args.cpu_devices is None else args.cpu_devices
+    libs = [("purerl", 0)]
+    if cpu_devices > 1:
+        libs.append((f"purerl ({cpu_devices} CPU devices)", cpu_devices))
+    rejax_python = None
+    if not args.skip_rejax:
+        rejax_python = ensure_rejax_python(args.rejax_python)
+        libs.append(("rejax (1 eval)", 0))
+    out = args.out or Path("benchmarks/scaling.json")
+    out = out if out.is_absolute() else ROOT / out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    load_start = os.getloadavg()
+    rows: list[dict] = []
+    for seeds in seeds_list:
+        for lib, devices in libs:
+            print(f"[{time.perf_counter() - t_start:7.1f} s] ppo {lib} seeds={seeds}", flush=True)
+            row = measure(lib, "ppo", seeds, args, rejax_python, cpu_devices=devices)
+            row["cpu_devices"] = devices or None
+            rows.append(row)
+            if "error" in row:
+                print(f"    failed: {row['error'][-500:]}")
+                continue
+            # purerl rows (1 device or sharded) over plain purerl's 1 seed; rejax over its own
+            base = "purerl" if lib.startswith("purerl") else lib
+            one = [r for r in rows if r["lib"] == base and r["seeds"] == 1 and "error" not in r]
+            if one:
+                row["scaling_over_1_seed"] = row["env_steps_per_s"] / one[0]["env_steps_per_s"]
+            mem = row.get("memory", {})
+            print(
+                f"    compile {row['compile_s']:.1f} s, train {row['train_s']:.2f} s, "
+                f"{row['env_steps_per_s']:,.0f} steps/s (x{row.get('scaling_over_1_seed', 1):.2f} "
+                f"of {base} 1 seed), peak RSS {mem.get('peak_rss_mb', 0):,.0f} MB",
+                flush=True,
+            )
+            report = {
+                "settings": {
+                    "algo": "ppo",
+                    "env": ENV_ID,
+                    "total_timesteps_per_seed": args.total_timesteps,
+                    "seeds": seeds_list,
+                    "purerl_config": PURERL_CONFIGS["ppo"],
+                    "rejax_config": REJAX_CONFIGS["ppo"],
+                },
+                "machine": machine_info(rows),
+                "loadavg_start": load_start,
+                "loadavg_end": os.getloadavg(),
+                "wall_s": time.perf_counter() - t_start,
+                "results": rows,
+            }
+            out.write_text(json.dumps(report, indent=1))
+    print()
+    print(scaling_markdown(rows))
+    print(f"\nresults: {out}   wall time: {time.perf_counter() - t_start:.0f} s")
+
+
+def scaling_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| lib | seeds | env steps/s (sum over seeds) | x 1 seed | train s | compile s "
+        "| peak RSS MB | device peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['lib']} | {r['seeds']} | failed ||||||")
+            continue
+        mem = r.get("memory", {})
+        lines.append(
+            f"| {r['lib']} | {r['seeds']} | {r['env_steps_per_s']:,.0f} "
+            f"| {fmt(r.get('scaling_over_1_seed'))} | {r['train_s']:.2f} | {r['compile_s']:.1f} "
+            f"| {fmt(mem.get('peak_rss_mb'), ',.0f')} | {fmt(mem.get('device_peak_mb'), ',.0f')} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -153,7 +153,8 @@ def train_many(
       keys: `[S]` PRNG keys, one per seed (`jax.random.split(key, S)`).
       hparams: None, or a pytree whose leaves share a leading axis `[H]`.
       mesh: devices to shard the batch over (every mesh axis). None: all devices when
-        there are several (on CPU, see `use_all_cores`), else no sharding.
+        there are several (on CPU, see `use_all_cores`; on one host at most one per
+        run), else no sharding.
       combine: "cross": every seed with every setting, results `[H, S, ...]`;
         "zip": seed `i` with setting `i` (`H == S`), results `[S, ...]`.
       num_updates, stop_on_nonfinite: as in `purerl.train`.
@@ -190,7 +191,11 @@ def train_many(
             seed_idx, hp_idx = np.tile(np.arange(S), H), np.repeat(np.arange(H), S)
     B = len(seed_idx)
     if mesh is None and jax.device_count() > 1:
-        mesh = batch_mesh()
+        # one host: no more devices than runs (a single run is not split); several hosts:
+        # every device, so that each process takes part
+        many = jax.process_count() > 1
+        devices = jax.devices() if many else jax.devices()[: max(B, 1)]
+        mesh = batch_mesh(devices) if len(devices) > 1 else None
     D = 1 if mesh is None else mesh.size
     pad = (-B) % D
     # Padding repeats the last run; its results are dropped inside the program.
