@@ -42,12 +42,19 @@ from purerl.types import Agent, Transition
 
 def use_all_cores(num_devices: int | None = None) -> int:
     """Make XLA's CPU backend expose `num_devices` host devices (default: one per core
-    this process may run on), so `train_many` shards seeds across every core.
+    this process may run on), so that `train_many` shards seeds across every core.
 
-    Must run before JAX initialises its backends (before the first array is created);
-    after that the device count is fixed and this raises `RuntimeError`. The same can be
-    done from the shell: `XLA_FLAGS=--xla_force_host_platform_device_count=N`.
-    Returns the number of devices requested.
+    Call it right after the imports, before any computation:
+
+        import purerl
+        from purerl.core.distributed import use_all_cores
+        use_all_cores()
+
+    Importing gymnax (hence purerl) already starts JAX's backend (gymnax builds a constant
+    array at import); this restarts it with the new device count, so arrays created before
+    the call belong to the old backend and must not be mixed with new ones. From the shell
+    the same is `XLA_FLAGS=--xla_force_host_platform_device_count=N`. Returns the number of
+    CPU devices.
     """
     from jax._src import xla_bridge
 
@@ -58,13 +65,12 @@ def use_all_cores(num_devices: int | None = None) -> int:
     if xla_bridge.backends_are_initialized():
         if jax.local_device_count("cpu") == n:
             return n
-        raise RuntimeError(
-            "use_all_cores: JAX has already started with "
-            f"{jax.local_device_count('cpu')} CPU device(s); call it before any JAX "
-            "computation, or set XLA_FLAGS=--xla_force_host_platform_device_count=N"
-        )
-    jax.config.update("jax_num_cpu_devices", int(n))
-    return n
+        if jax.process_count() > 1:
+            raise RuntimeError("use_all_cores: call it before jax.distributed.initialize")
+        jax.extend.backend.clear_backends()
+        jax.clear_caches()
+    jax.config.update("jax_num_cpu_devices", n)
+    return jax.local_device_count("cpu")
 
 
 def batch_mesh(devices=None, axis: str = "batch") -> Mesh:

@@ -215,3 +215,24 @@ def test_initialize_without_coordinator_is_a_no_op(monkeypatch):
     assert distributed.initialize() is False
     with pytest.raises(ValueError, match="coordinator"):
         distributed.initialize(num_processes=2)
+
+
+def test_use_all_cores_after_import():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import purerl, jax\n"
+            "from purerl.core.distributed import use_all_cores\n"
+            "assert use_all_cores(3) == 3 and jax.device_count() == 3\n"
+            "assert use_all_cores(3) == 3\n"
+            "print('RESULT', jax.jit(lambda x: x + 1)(jax.numpy.ones(3)).sum())\n",
+        ],
+        env={**os.environ, "XLA_FLAGS": SINGLE_THREAD},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "RESULT 6.0" in proc.stdout
