@@ -19,7 +19,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from purerl.core.checkpoint import save
-from purerl.core.distributed import batch_mesh, gather, initialize
+from purerl.core.distributed import batch_mesh, gather, initialize, use_all_cores
 from purerl.core.train import evaluate, train
 from purerl.envs import make_env
 
@@ -144,11 +144,11 @@ def run(
 
 
 def _spread(keys):
-    """Multi-host runs (`jax.process_count() > 1`): shard the seeds over every process's
-    devices when their count divides the seeds (each process holds the same keys);
-    otherwise, and on one host, every process trains all seeds itself."""
+    """With several devices (forced CPU devices, GPUs, several hosts), shard the seeds over
+    all of them when their count divides the seeds (each process holds the same keys);
+    otherwise every process trains all seeds on its default device."""
     n = jax.device_count()
-    if jax.process_count() == 1 or keys.shape[0] % n:
+    if n == 1 or keys.shape[0] % n:
         return keys
     sharding = NamedSharding(batch_mesh(), PartitionSpec("batch"))
     data = np.asarray(jax.random.key_data(keys))
@@ -199,7 +199,11 @@ def cli(algo, argv=None) -> Result:
     host (or JAX's `JAX_COORDINATOR_ADDRESS` / `JAX_NUM_PROCESSES` / `JAX_PROCESS_ID`)
     calls `jax.distributed.initialize`; the seeds are then sharded over every process's
     devices (when their count divides `--num-seeds`) and each process writes the same
-    results to `--out` (process `i > 0` to `<out or runs>/process-<i>`)."""
+    results to `--out` (process `i > 0` to `<out or runs>/process-<i>`).
+
+    `--cpu-devices N` (-1: one per usable core) splits the CPU into N XLA devices and shards
+    the seeds over them (when N divides `--num-seeds`): one JAX process keeps about one
+    core busy stepping small envs, so this puts every core to work."""
     import tyro
 
     args_cls = dataclasses.make_dataclass(
@@ -215,9 +219,12 @@ def cli(algo, argv=None) -> Result:
             ("coordinator_address", str | None, dataclasses.field(default=None)),
             ("num_processes", int | None, dataclasses.field(default=None)),
             ("process_id", int | None, dataclasses.field(default=None)),
+            ("cpu_devices", int, dataclasses.field(default=0)),
         ],
     )
     args = tyro.cli(args_cls, default=args_cls(config=algo.Config()), args=argv)
+    if args.cpu_devices:  # one XLA host device per core: seeds sharded over the cores
+        use_all_cores(None if args.cpu_devices < 0 else args.cpu_devices)
     out = args.out
     started = initialize(args.coordinator_address, args.num_processes, args.process_id)
     if started and jax.process_index() > 0:
