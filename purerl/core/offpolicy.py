@@ -131,6 +131,9 @@ def init_fields(key: PRNGKey, env, env_params, num_envs: int, buffer: ReplayBuff
     """
     k_env, k_act, k_state = jax.random.split(key, 3)
     obs, env_state = reset_envs(k_env, env, env_params, num_envs)
+    # Strong dtypes: a weakly typed reset leaf (gymnax Pendulum's `last_u = 0.0`) would
+    # turn strong after the first step and make `update` retrace once.
+    obs, env_state = jax.tree.map(lambda x: jnp.asarray(x, dtype=x.dtype), (obs, env_state))
     action = uniform_policy(env, env_params)(obs, k_act)
     first = lambda tree: jax.tree.map(lambda x: x[0], tree)
     example = transition_item(first(obs), first(action))

@@ -132,7 +132,7 @@ def test_td3_solves_pendulum():
     agent = td3.make(env, params, td3.Config(**PENDULUM))
     keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
     states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 8)))(
+    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
         states, jax.random.split(jax.random.key(1000), NUM_SEEDS)
     )
     returns = np.asarray(returns).mean(axis=1)

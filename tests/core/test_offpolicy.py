@@ -1,0 +1,143 @@
+"""The shared off-policy replay step (`purerl.core.offpolicy`) and the Agent contract of
+every algorithm built on it: learning_starts gating, uniform actions before it, true final
+observations in the buffer, gradient-step counts, no retracing, vmap over seeds."""
+
+import gymnax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import purerl
+from purerl.algos import c51, ddpg, dqn, qrdqn, sac, td3
+from purerl.core import offpolicy
+
+SMALL = dict(num_envs=2, learning_starts=8, batch_size=8, buffer_size=64, total_timesteps=24)
+CASES = {
+    "dqn": (dqn, "CartPole-v1", {}),
+    "c51": (c51, "CartPole-v1", {"num_atoms": 11}),
+    "qrdqn": (qrdqn, "CartPole-v1", {"num_quantiles": 8}),
+    "ddpg": (ddpg, "Pendulum-v1", {"hidden_sizes": (16,)}),
+    "td3": (td3, "Pendulum-v1", {"hidden_sizes": (16,)}),
+    "sac": (sac, "Pendulum-v1", {"hidden_sizes": (16,)}),
+    "sac-discrete": (sac, "CartPole-v1", {"hidden_sizes": (16,)}),
+}
+
+
+def _agent(name):
+    mod, env_id, extra = CASES[name]
+    env, params = purerl.make_env(env_id)
+    return mod.make(env, params, mod.Config(**SMALL, **extra))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_contract_no_retrace_metrics_and_gating(name):
+    agent = _agent(name)
+    traces = []
+
+    def counted(state):
+        traces.append(1)
+        return agent.update(state)
+
+    update = jax.jit(counted)
+    state = agent.init(jax.random.key(0))
+    losses = []
+    for _ in range(4):
+        state, m = update(state)
+        losses.append({k: float(v) for k, v in m.items() if k.startswith("loss/")})
+    assert len(traces) == 1 and update._cache_size() == 1
+    assert {"env_steps", "episode_return", "episode_length"} <= set(m)
+    assert float(m["env_steps"]) == 8 and int(state.step) == 4
+    # updates 1-4 start at env steps 0, 2, 4, 6 < learning_starts = 8: no learning yet
+    assert losses[0] and all(v == 0.0 for d in losses for v in d.values())
+    state, m = update(state)
+    assert any(float(m[k]) != 0.0 for k in losses[0])
+    action = agent.act(state, state.obs[0], jax.random.key(1))
+    assert action.shape == agent.env.action_space(agent.env_params).shape
+
+
+@pytest.mark.parametrize("name", ["c51", "td3", "sac"])
+def test_vmap_over_seeds_equals_separate_runs(name):
+    agent = _agent(name)
+    keys = jax.random.split(jax.random.key(42), 3)
+    run = lambda k: purerl.train(agent, k, num_updates=6)
+    v_states, v_metrics = jax.jit(jax.vmap(run))(keys)
+    for i in range(3):
+        s, m = jax.jit(run)(keys[i])
+        for k in m:
+            np.testing.assert_allclose(m[k], v_metrics[k][i], rtol=2e-4, atol=1e-5)
+
+
+def test_uniform_actions_before_learning_and_true_final_obs_on_truncation():
+    base, default = gymnax.make("Pendulum-v1")
+    env, params = purerl.make_env(base, default.replace(max_steps_in_episode=5))
+    config = ddpg.Config(
+        num_envs=1,
+        train_frequency=12,
+        total_timesteps=12,
+        learning_starts=100,
+        buffer_size=16,
+        batch_size=4,
+        hidden_sizes=(8,),
+    )
+    agent = ddpg.make(env, params, config)
+    state, metrics = agent.update(agent.init(jax.random.key(0)))
+    items = jax.tree.map(lambda x: np.asarray(x[0, :12]), state.buffer_state.experience)
+    assert not items["terminated"].any()  # Pendulum only ever truncates
+    for t in range(11):
+        if t in (4, 9):  # next_obs is the final observation, not the reset one
+            assert not np.allclose(items["next_obs"][t], items["obs"][t + 1])
+        else:
+            np.testing.assert_allclose(items["next_obs"][t], items["obs"][t + 1])
+    big = ddpg.make(
+        *purerl.make_env("Pendulum-v1"),
+        ddpg.Config(num_envs=50, train_frequency=40, total_timesteps=2000, learning_starts=10**6),
+    )
+    state, _ = big.update(big.init(jax.random.key(1)))
+    a = np.asarray(state.buffer_state.experience["action"][0, :2000])
+    assert a.min() >= -1 and a.max() <= 1
+    assert a.std() == pytest.approx(np.sqrt(1 / 3), rel=0.05)  # uniform on [-1, 1]
+
+
+def test_gradient_steps_per_update():
+    env, params = purerl.make_env("Pendulum-v1")
+    config = td3.Config(
+        num_envs=2,
+        train_frequency=3,
+        gradient_steps=4,
+        learning_starts=6,
+        batch_size=4,
+        buffer_size=64,
+        total_timesteps=30,
+        hidden_sizes=(8,),
+    )
+    agent = td3.make(env, params, config)
+    state, metrics = purerl.train(agent, jax.random.key(0))
+    # 5 updates of 6 env steps; learning in the 4 that start at >= 6 env steps
+    assert int(state.grad_steps) == 4 * 4
+    np.testing.assert_array_equal(metrics["env_steps"], [6, 12, 18, 24, 30])
+
+
+def test_helpers():
+    assert bool(offpolicy.crossed(9, 12, 10)) and not bool(offpolicy.crossed(10, 12, 10))
+    out = offpolicy.polyak({"w": jnp.zeros(2)}, {"w": jnp.ones(2)}, 0.25)
+    np.testing.assert_allclose(out["w"], [0.25, 0.25])
+    with pytest.raises(ValueError, match="total_timesteps 5 is less than one update"):
+        ddpg.Config(total_timesteps=5, num_envs=2, train_frequency=3)
+    with pytest.raises(ValueError, match="tau"):
+        sac.Config(tau=0.0)
+    with pytest.raises(ValueError, match="gamma"):
+        c51.Config(gamma=1.5)
+    with pytest.raises(ValueError, match="must be a Python int"):
+        qrdqn.Config(buffer_size=1e4)
+
+
+def test_script_cli_runs_sac(tmp_path):
+    from purerl.core import experiment
+
+    argv = ["--env", "Pendulum-v1", "--num-seeds", "2", "--out", str(tmp_path / "run")]
+    argv += ["--total-timesteps", "40", "--learning-starts", "20", "--batch-size", "8"]
+    argv += ["--hidden-sizes", "8", "--target-entropy", "-0.5", "--no-autotune"]
+    result = experiment.cli(sac, argv=argv)
+    assert result.eval_returns.shape == (2, 32)
+    assert np.all(result.metrics["alpha"][:, -1] == pytest.approx(0.2))
