@@ -47,15 +47,16 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class Config(offpolicy.ReplayConfig):
-    """DQN hyper-parameters (defaults: tuned on CartPole-v1, where they solve 12 of 12 seeds
-    within 100k env steps: rejax's setting with a larger batch and a smaller step size)."""
+    """DQN hyper-parameters (defaults: rejax's CartPole-v1 setting; within 100k env steps
+    7 of 8 seeds reach a greedy return of 500 (keys 0 and 1, 4 seeds each), the eighth
+    collapses late to ~110: DQN on CartPole is seed-sensitive)."""
 
     total_timesteps: int = 100_000  # env steps of one training run (per seed)
     num_envs: int = 10
     buffer_size: int = 50_000
-    batch_size: int = 256
+    batch_size: int = 100
     learning_starts: int = 5_000  # env steps of uniform-random acting before learning
-    learning_rate: float = 5e-4
+    learning_rate: float = 1e-3
     anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run
     gamma: float = 0.99
     target_update_interval: int = 10  # env steps between target updates

@@ -71,6 +71,8 @@ def test_buffer_stores_true_final_observation_on_truncation():
 
 @pytest.mark.learning
 def test_dqn_solves_cartpole():
+    # Measured (greedy return, 16 episodes per seed): key 0 -> [500, 500, 500, 500];
+    # key 1 -> [500, 500, 500, 109] (one late collapse): DQN is seed-sensitive here.
     env, params = purerl.make_env("CartPole-v1")
     agent = dqn.make(env, params, dqn.Config(total_timesteps=100_000))
     keys = jax.random.split(jax.random.key(0), 4)
