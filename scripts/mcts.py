@@ -29,7 +29,10 @@ from purerl.planning.control import evaluate_controller
 from purerl.planning.scripting import evaluate_true_model, train_agent
 
 # Random-rollout MCTS on CartPole: PUCT (muzero) with a small exploration constant searches
-# deep; undiscounted values see a cart drifting to the edge long before it gets there.
+# deep, and undiscounted values weigh a failure far ahead fully. Its weak spot is the cart
+# drifting slowly off the track, which random rollouts (they drop the pole within ~20 steps)
+# barely see: measured 464.8 over 4 seeds x 8 episodes, 19 of 32 episodes at 500. A learned
+# value (`alphazero`, 16 simulations) sees it: 493.8.
 TRUE_MODEL = mcts.Config(
     search="muzero",
     leaf_value="rollout",
