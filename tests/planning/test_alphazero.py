@@ -77,8 +77,9 @@ def test_bad_input_raises_clear_errors():
 
 @pytest.mark.learning
 def test_alphazero_learns_cartpole():
-    # Measured (2 seeds, greedy network, 16 episodes each): see the report; the full
-    # figure (4 seeds, 40,960 steps) comes from scripts/mcts.py alphazero.
+    # Measured (2 seeds, greedy network, 16 episodes each): [479.7, 494.9] with key 0,
+    # [500.0, 499.3] with key 1. The full figure (4 seeds, 40,960 steps: 493.9) comes from
+    # scripts/mcts.py alphazero.
     env, params = purerl.make_env("CartPole-v1")
     agent = mcts.make(env, params, mcts.Config(total_timesteps=32_768))
     keys = jax.random.split(jax.random.key(0), 2)
