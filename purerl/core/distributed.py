@@ -231,7 +231,8 @@ def train_many(
             out = jax.vmap(one)(inp)
             if sharding is not None:
                 out = jax.lax.with_sharding_constraint(out, sharding)
-            out = jax.tree.map(lambda x: x[:B], out)
+            if pad:  # (XLA may gather the result to every device)
+                out = jax.tree.map(lambda x: x[:B], out)
             if hparams is not None and combine == "cross":
                 out = jax.tree.map(lambda x: x.reshape((H, S) + x.shape[1:]), out)
             return out
