@@ -1,6 +1,6 @@
 """purerl: pure-functional deep reinforcement learning in JAX."""
 
-from purerl import algos, core, envs, nets
+from purerl import algos, core, envs, nets, planning, rlhf
 from purerl.core.checkpoint import load, save
 from purerl.core.distributed import train_many
 from purerl.core.train import evaluate, train, train_seeds
@@ -21,6 +21,8 @@ __all__ = [
     "load",
     "make_env",
     "nets",
+    "planning",
+    "rlhf",
     "save",
     "train",
     "train_many",
