@@ -71,6 +71,8 @@ def test_bad_input_and_metrics():
 
 @pytest.mark.learning
 def test_ddpg_solves_pendulum():
+    # Measured (greedy return, 16 episodes per seed, PENDULUM budget):
+    # key 0 -> [-116, -148, -229, -141] (mean -158); key 1 -> mean -147.
     env, params = purerl.make_env("Pendulum-v1")
     agent = ddpg.make(env, params, ddpg.Config(**PENDULUM))
     keys = jax.random.split(jax.random.key(0), NUM_SEEDS)

@@ -124,6 +124,8 @@ def test_discrete_sac_runs_on_cartpole():
 
 @pytest.mark.learning
 def test_sac_solves_pendulum():
+    # Measured (greedy return, 16 episodes per seed, PENDULUM budget):
+    # key 0 -> [-117, -149, -149, -152] (mean -142); key 1 -> mean -148.
     env, params = purerl.make_env("Pendulum-v1")
     agent = sac.make(env, params, sac.Config(**PENDULUM))
     keys = jax.random.split(jax.random.key(0), NUM_SEEDS)

@@ -128,6 +128,8 @@ def test_bad_input():
 
 @pytest.mark.learning
 def test_td3_solves_pendulum():
+    # Measured (greedy return, 16 episodes per seed, PENDULUM budget):
+    # key 0 -> [-121, -150, -145, -144] (mean -140); key 1 -> mean -150.
     env, params = purerl.make_env("Pendulum-v1")
     agent = td3.make(env, params, td3.Config(**PENDULUM))
     keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
