@@ -393,7 +393,11 @@ def purerl_worker(spec: dict) -> None:
 
     steps = np.asarray(metrics["env_steps"])[0]  # [num_updates]
     curve = np.asarray(metrics["episode_return"]).mean(axis=0)  # mean over seeds
-    hit_steps, hit_i = ns["threshold"](steps, curve, spec["threshold"])
+    # before every seed has finished an episode, episode_return is the running return of
+    # episodes in progress (near 0): not a score, so it cannot cross a threshold
+    ended = (np.cumsum(np.asarray(metrics["episodes"]), axis=1) > 0).all(axis=0)
+    scored = np.where(ended, curve, -np.inf)
+    hit_steps, hit_i = ns["threshold"](steps, scored, spec["threshold"])
     ns["emit"](
         {
             "compile_s": compile_s,
