@@ -220,16 +220,16 @@ class NormalizeReward(Wrapper):
 def inherit_statistics(fresh_state, trained_state, freeze: bool = True):
     """Copy normalisation statistics from trained env states into fresh ones.
 
-    Where both states have the same batch shape the statistics are copied env by env;
-    otherwise `trained_state` may carry a leading batch axis `[B, ...]` (the training envs)
-    and the statistics are averaged over it. `freeze=True` (what `purerl.evaluate` uses,
-    so evaluation envs see observations normalised exactly as in training) stops further
-    updates; `freeze=False` keeps them learning (an algorithm that resets its envs every
-    update, like REINFORCE, keeps its statistics this way).
+    `freeze=True` (what `purerl.evaluate` uses): `trained_state` may carry a leading batch
+    axis `[B, ...]` (the training envs); the statistics are averaged over it and frozen, so
+    evaluation envs see observations normalised as in training. (Averaging matters: on
+    Pendulum PPO, averaged statistics evaluated at -258, one env's own at -802.)
+    `freeze=False` with equal batch shapes copies them env by env and keeps them learning
+    (REINFORCE resets its envs every update and keeps its statistics this way).
     """
     if isinstance(fresh_state, NormalizeObsState):
         t = trained_state
-        if t.count.shape == fresh_state.count.shape:
+        if t.count.shape == fresh_state.count.shape and not freeze:
             same = lambda x: x
         else:
             same = (lambda x: jnp.mean(x, axis=0)) if t.count.ndim > 0 else (lambda x: x)
