@@ -81,11 +81,9 @@ class Config:
                 f"ppo.Config: the batch num_envs * num_steps = {batch} is not divisible by "
                 f"num_minibatches = {self.num_minibatches}"
             )
-        if self.total_timesteps < batch:
-            raise ValueError(
-                f"ppo.Config: total_timesteps {self.total_timesteps} is less than one batch "
-                f"(num_envs * num_steps = {batch})"
-            )
+        V.check_budget(
+            c, self.total_timesteps, batch, f"one batch (num_envs * num_steps = {batch})"
+        )
 
     @property
     def batch_size(self) -> int:

@@ -76,11 +76,12 @@ class Config:
         V.check_unit(c, "gae_lambda", self.gae_lambda)
         V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
         V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
-        if self.total_timesteps < self.batch_size:
-            raise ValueError(
-                f"{c}: total_timesteps {self.total_timesteps} is less than one batch "
-                f"(num_envs * num_steps = {self.batch_size})"
-            )
+        V.check_budget(
+            c,
+            self.total_timesteps,
+            self.batch_size,
+            f"one batch (num_envs * num_steps = {self.batch_size})",
+        )
 
     @property
     def batch_size(self) -> int:

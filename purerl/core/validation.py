@@ -63,3 +63,10 @@ def check_choice(cls: str, name: str, value: Any, choices) -> None:
 def check_sizes(cls: str, name: str, value: Any) -> None:
     if not all(isinstance(h, int) and h > 0 for h in value):
         raise ValueError(f"{cls}.{name} must be a sequence of positive ints, got {value!r}")
+
+
+def check_budget(cls: str, total_timesteps: int, per_update: int, what: str) -> None:
+    """The env-step budget must cover at least one update of `per_update` env steps;
+    `what` names that unit in the message (e.g. "one batch (num_envs * num_steps = 64)")."""
+    if total_timesteps < per_update:
+        raise ValueError(f"{cls}: total_timesteps {total_timesteps} is less than {what}")
