@@ -185,10 +185,9 @@ def loss_fn(params, old_params, net, batch, kl_coef, config: Config):
 
 
 # ------------------------------------------------------------------------- make
-def make(env, env_params, config: Config = Config()) -> Agent:
-    """Build PPO for `env` (from `purerl.make_env`). Raises ValueError on bad input."""
-    if not isinstance(config, Config):
-        raise ValueError(f"ppo.make expects a ppo.Config, got {type(config).__name__}")
+def build(env, env_params, config: Config):
+    """PPO's network and optimiser for `env`: Adam behind global-norm clipping, its step size
+    optionally annealed linearly to 0 over the run (one decrement per update)."""
     net = onpolicy.make_actor_critic(
         env,
         env_params,
@@ -204,6 +203,14 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     else:
         lr = config.learning_rate
     tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5))
+    return net, tx
+
+
+def make(env, env_params, config: Config = Config()) -> Agent:
+    """Build PPO for `env` (from `purerl.make_env`). Raises ValueError on bad input."""
+    if not isinstance(config, Config):
+        raise ValueError(f"ppo.make expects a ppo.Config, got {type(config).__name__}")
+    net, tx = build(env, env_params, config)
     T, B = config.num_steps, config.num_envs
     mb_size = config.batch_size // config.num_minibatches
 
@@ -301,4 +308,4 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         dist = net.apply(state.params, obs, method="policy")
         return dist.mode()
 
-    return Agent(init, update, act, num_updates, env, env_params, config)
+    return Agent(init, update, act, config.num_updates, env, env_params, config)

@@ -277,21 +277,7 @@ def ppo_data_parallel(env, env_params, config, mesh: Mesh | None = None) -> Agen
             f"num_minibatches = {config.num_minibatches}"
         )
     base = ppo.make(env, env_params, config)
-    net = onpolicy.make_actor_critic(
-        env,
-        env_params,
-        config.hidden_sizes,
-        config.activation,
-        config.shared_torso,
-        config.log_std_init,
-    )
-    num_updates = config.num_updates
-    steps_per_update = config.num_epochs * config.num_minibatches
-    if config.anneal_lr:
-        lr = lambda count: config.learning_rate * (1.0 - (count // steps_per_update) / num_updates)
-    else:
-        lr = config.learning_rate
-    tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5))
+    net, tx = ppo.build(env, env_params, config)
     local_cfg = dataclasses.replace(config, normalize_advantages=False)
     mb_size = b * T // config.num_minibatches
     pmean = lambda x: jax.lax.pmean(x, axes)
@@ -439,4 +425,4 @@ def ppo_data_parallel(env, env_params, config, mesh: Mesh | None = None) -> Agen
             obs=jax.lax.with_sharding_constraint(state.obs, env_sharded),
         )
 
-    return Agent(init, update, base.act, num_updates, env, env_params, config)
+    return Agent(init, update, base.act, config.num_updates, env, env_params, config)
