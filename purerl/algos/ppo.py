@@ -184,6 +184,77 @@ def loss_fn(params, old_params, net, batch, kl_coef, config: Config):
     return total, aux
 
 
+# ------------------------------------------------------------------------ learn
+def learn(key, net, tx, config: Config, params, opt_state, kl_coef, traj, v_tp1):
+    """PPO's learning step on one collected batch; the key is consumed.
+
+    GAE on `traj.reward` (time-major `Transition [T, B]` from `onpolicy.collect`, whose
+    extras hold `log_prob` and `value`; `v_tp1 [T, B]` the values of the true next
+    observations), then `num_epochs` passes of `num_minibatches` steps of `tx` on
+    `loss_fn`, and the penalty objective's KL-coefficient adaptation. Algorithms that
+    train PPO on another reward (GAIL, AIRL) replace `traj.reward` and call this.
+
+    Returns `(params, opt_state, kl_coef, metrics)`.
+    """
+    n = traj.reward.size  # T * B
+    mb_size = n // config.num_minibatches
+    adv, ret = gae(
+        traj.reward,
+        traj.extras["value"],
+        v_tp1,
+        traj.terminated,
+        traj.truncated,
+        config.gamma,
+        config.gae_lambda,
+    )
+    batch = onpolicy.flatten(
+        {
+            "obs": traj.obs,
+            "action": traj.action,
+            "log_prob": traj.extras["log_prob"],
+            "value": traj.extras["value"],
+            "advantage": adv,
+            "return": ret,
+        }
+    )
+    old_params, old_kl_coef = params, kl_coef
+    grad_fn = jax.grad(loss_fn, has_aux=True)
+
+    def minibatch_step(carry, mb):
+        params, opt_state, stopped = carry
+        grads, aux = grad_fn(params, old_params, net, mb, kl_coef, config)
+        updates, new_opt = tx.update(grads, opt_state, params)
+        new_params = optax.apply_updates(params, updates)
+        if config.kl_early_stop and config.objective == "clip":
+            keep = lambda new, old: jax.tree.map(lambda x, y: jnp.where(stopped, y, x), new, old)
+            new_params, new_opt = keep(new_params, params), keep(new_opt, opt_state)
+            stopped = stopped | (aux["approx_kl"] > 1.5 * config.target_kl)
+        return (new_params, new_opt, stopped), aux
+
+    def epoch(carry, k):
+        perm = jax.random.permutation(k, n)
+        mbs = jax.tree.map(
+            lambda x: x[perm].reshape((config.num_minibatches, mb_size) + x.shape[1:]),
+            batch,
+        )
+        return jax.lax.scan(minibatch_step, carry, mbs)
+
+    (params, opt_state, _), aux = jax.lax.scan(
+        epoch,
+        (params, opt_state, jnp.asarray(False)),
+        jax.random.split(key, config.num_epochs),
+    )
+    if config.objective == "penalty":
+        old_dist = net.apply(old_params, batch["obs"], method="policy")
+        new_dist = net.apply(params, batch["obs"], method="policy")
+        kl = jnp.mean(old_dist.kl_divergence(new_dist))
+        kl_coef = adapt_kl_coef(kl_coef, kl, config.target_kl)
+    metrics = jax.tree.map(jnp.mean, aux)
+    metrics["approx_kl"] = jnp.mean(aux["approx_kl"][-1])  # last epoch
+    metrics["kl_coef"] = old_kl_coef
+    return params, opt_state, kl_coef, metrics
+
+
 # ------------------------------------------------------------------------- make
 def build(env, env_params, config: Config):
     """PPO's network and optimiser for `env`: Adam behind global-norm clipping, its step size
@@ -212,7 +283,6 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         raise ValueError(f"ppo.make expects a ppo.Config, got {type(config).__name__}")
     net, tx = build(env, env_params, config)
     T, B = config.num_steps, config.num_envs
-    mb_size = config.batch_size // config.num_minibatches
 
     def init(key) -> State:
         k_net, k_env, k_state = jax.random.split(key, 3)
@@ -230,67 +300,12 @@ def make(env, env_params, config: Config = Config()) -> Agent:
 
     def update(state: State):
         key, k_roll, k_learn = jax.random.split(state.key, 3)
-
         env_state, obs, traj, v_tp1 = onpolicy.collect(
             k_roll, net, state.params, env, env_params, state.env_state, state.obs, T
         )
-        adv, ret = gae(
-            traj.reward,
-            traj.extras["value"],
-            v_tp1,
-            traj.terminated,
-            traj.truncated,
-            config.gamma,
-            config.gae_lambda,
+        params, opt_state, kl_coef, metrics = learn(
+            k_learn, net, tx, config, state.params, state.opt_state, state.kl_coef, traj, v_tp1
         )
-        batch = onpolicy.flatten(
-            {
-                "obs": traj.obs,
-                "action": traj.action,
-                "log_prob": traj.extras["log_prob"],
-                "value": traj.extras["value"],
-                "advantage": adv,
-                "return": ret,
-            }
-        )
-        old_params = state.params
-        grad_fn = jax.grad(loss_fn, has_aux=True)
-
-        def minibatch_step(carry, mb):
-            params, opt_state, stopped = carry
-            grads, aux = grad_fn(params, old_params, net, mb, state.kl_coef, config)
-            updates, new_opt = tx.update(grads, opt_state, params)
-            new_params = optax.apply_updates(params, updates)
-            if config.kl_early_stop and config.objective == "clip":
-                keep = lambda new, old: jax.tree.map(
-                    lambda n, o: jnp.where(stopped, o, n), new, old
-                )
-                new_params, new_opt = keep(new_params, params), keep(new_opt, opt_state)
-                stopped = stopped | (aux["approx_kl"] > 1.5 * config.target_kl)
-            return (new_params, new_opt, stopped), aux
-
-        def epoch(carry, k):
-            perm = jax.random.permutation(k, T * B)
-            mbs = jax.tree.map(
-                lambda x: x[perm].reshape((config.num_minibatches, mb_size) + x.shape[1:]),
-                batch,
-            )
-            return jax.lax.scan(minibatch_step, carry, mbs)
-
-        (params, opt_state, _), aux = jax.lax.scan(
-            epoch,
-            (state.params, state.opt_state, jnp.asarray(False)),
-            jax.random.split(k_learn, config.num_epochs),
-        )
-        kl_coef = state.kl_coef
-        if config.objective == "penalty":
-            old_dist = net.apply(old_params, batch["obs"], method="policy")
-            new_dist = net.apply(params, batch["obs"], method="policy")
-            kl = jnp.mean(old_dist.kl_divergence(new_dist))
-            kl_coef = adapt_kl_coef(kl_coef, kl, config.target_kl)
-        metrics = jax.tree.map(jnp.mean, aux)
-        metrics["approx_kl"] = jnp.mean(aux["approx_kl"][-1])  # last epoch
-        metrics["kl_coef"] = state.kl_coef
         metrics["env_steps"] = (state.step + 1) * (T * B)
         metrics.update(episode_metrics(traj.info))
         new_state = State(
