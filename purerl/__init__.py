@@ -1,5 +1,11 @@
 """purerl: pure-functional deep reinforcement learning in JAX."""
 
+# First, before gymnax starts JAX's backend: one XLA host device per CPU core, so that
+# `train_many` spreads seeds over every core (see purerl/_cpu.py; PURERL_CPU_DEVICES=1 opts out).
+from purerl._cpu import configure_cpu_devices
+
+configure_cpu_devices()
+
 from purerl import algos, core, envs, nets, planning, rlhf
 from purerl.core.checkpoint import load, save
 from purerl.core.distributed import train_many

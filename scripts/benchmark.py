@@ -480,6 +480,8 @@ def measure(
         "train_many": cpu_devices > 0,
     }
     worker_env = clean_env()
+    if lib.startswith("purerl") and not cpu_devices:
+        worker_env["PURERL_CPU_DEVICES"] = "1"  # one device: JAX's default, not purerl's
     if cpu_devices:
         flag = f"--xla_force_host_platform_device_count={cpu_devices}"
         worker_env["XLA_FLAGS"] = (worker_env.get("XLA_FLAGS", "") + " " + flag).strip()

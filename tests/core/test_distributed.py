@@ -236,3 +236,35 @@ def test_use_all_cores_after_import():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "RESULT 6.0" in proc.stdout
+
+
+def _import_purerl(extra_env: dict) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "PURERL_CPU_DEVICES")}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, purerl, jax\n"
+            "from purerl.core.distributed import train_many\n"
+            "print('RESULT', jax.device_count(), len(os.sched_getaffinity(0)))\n",
+        ],
+        env={**env, **extra_env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_import_gives_one_cpu_device_per_core_unless_told_otherwise():
+    proc = _import_purerl({})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    devices, cores = map(int, proc.stdout.split("RESULT")[-1].split())
+    assert devices == cores
+    proc = _import_purerl({"PURERL_CPU_DEVICES": "3"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split("RESULT")[-1].split()[0] == "3"
+    proc = _import_purerl({"XLA_FLAGS": "--xla_force_host_platform_device_count=5"})
+    assert proc.stdout.split("RESULT")[-1].split()[0] == "5"  # the user's flag wins
+    proc = _import_purerl({"PURERL_CPU_DEVICES": "two"})
+    assert proc.returncode != 0 and "PURERL_CPU_DEVICES must be a positive integer" in proc.stderr
