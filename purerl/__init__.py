@@ -6,7 +6,7 @@ from purerl._cpu import configure_cpu_devices
 
 configure_cpu_devices()
 
-from purerl import algos, core, envs, nets, planning, rlhf
+from purerl import algos, core, envs, imitation, nets, planning, rlhf
 from purerl.core.checkpoint import load, save
 from purerl.core.distributed import train_many
 from purerl.core.train import evaluate, train, train_seeds
@@ -24,6 +24,7 @@ __all__ = [
     "core",
     "envs",
     "evaluate",
+    "imitation",
     "load",
     "make_env",
     "nets",
