@@ -6,7 +6,7 @@ scored by `purerl.evaluate`. `demos` holds the time-major `Demos` pytree and its
 files; `experts` the PPO / SAC experts trained by purerl and cached as checkpoints.
 """
 
-from purerl.imitation import demos, experts
+from purerl.imitation import bc, dagger, demos, experts, policy
 from purerl.imitation.demos import (
     Demos,
     collect_demos,
@@ -19,7 +19,9 @@ from purerl.imitation.experts import expert, normalised_return
 
 __all__ = [
     "Demos",
+    "bc",
     "collect_demos",
+    "dagger",
     "demos",
     "episode_returns",
     "expert",
@@ -27,5 +29,6 @@ __all__ = [
     "flatten",
     "load_demos",
     "normalised_return",
+    "policy",
     "save_demos",
 ]
