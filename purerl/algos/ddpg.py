@@ -153,6 +153,7 @@ def make_deterministic_agent(
     target_noise=0.0,
     noise_clip=0.5,
     policy_delay: int = 1,
+    buffer=None,
 ) -> Agent:
     """DDPG (`num_critics=1`, no smoothing, `policy_delay=1`) and TD3 (twin critics,
     target policy smoothing, actor and target updates every `policy_delay` critic steps)."""
@@ -169,15 +170,17 @@ def make_deterministic_agent(
     critic = ContinuousQEnsemble(num_critics, hidden, config.activation, obs_ndim)
     actor_tx = optax.adam(config.actor_learning_rate)
     critic_tx = optax.adam(config.critic_learning_rate)
-    buffer = make_replay_buffer(config.buffer_size, config.batch_size)
+    if buffer is None:
+        buffer = make_replay_buffer(config.buffer_size, config.batch_size)
 
     def mu(params, obs):
-        return actor.apply(params, obs).reshape(obs.shape[: obs.ndim - obs_ndim] + action_shape)
+        out = actor.apply(params, obs)  # [..., action_dim]
+        return out.reshape(out.shape[:-1] + action_shape)
 
     def init(key) -> State:
         k_actor, k_critic, k_rest = jax.random.split(key, 3)
         fields = offpolicy.init_fields(k_rest, env, env_params, config.num_envs, buffer)
-        obs = fields["obs"][:1]
+        obs = jax.tree.map(lambda x: x[:1], fields["obs"])
         actor_params = actor.init(k_actor, obs)
         critic_params = critic.init(k_critic, obs, mu(actor_params, obs))
         return State(
@@ -266,8 +269,10 @@ def make_deterministic_agent(
     return Agent(init, update, act, config.num_updates, env, env_params, config)
 
 
-def make(env, env_params, config: Config = Config()) -> Agent:
-    """Build DDPG for a continuous-action `env`. Raises ValueError on bad input."""
+def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
+    """Build DDPG for a continuous-action `env`. Raises ValueError on bad input.
+
+    `buffer`: a custom `ReplayBuffer` in place of the uniform one (`purerl.algos.her`)."""
     if not isinstance(config, Config):
         raise ValueError(f"ddpg.make expects a ddpg.Config, got {type(config).__name__}")
-    return make_deterministic_agent(env, env_params, config, "DDPG", num_critics=1)
+    return make_deterministic_agent(env, env_params, config, "DDPG", num_critics=1, buffer=buffer)

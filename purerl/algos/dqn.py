@@ -153,20 +153,21 @@ def make_optimizer(config) -> optax.GradientTransformation:
     return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr))
 
 
-def make_value_agent(env, env_params, config, net, loss_fn, greedy, name) -> Agent:
+def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer=None) -> Agent:
     """The DQN family's agent around `offpolicy.make_update`: an epsilon-greedy policy over
     `greedy(params, obs) -> Q [..., A]`, one Adam step on `loss_fn(params, target_params,
     batch) -> (loss, aux metrics)`, Polyak target updates every `target_update_interval`
-    env steps. Shared by DQN, C51 and QR-DQN."""
+    env steps. Shared by DQN, C51 and QR-DQN. `buffer`: a custom `ReplayBuffer` (HER's)."""
     tx = make_optimizer(config)
-    buffer = make_replay_buffer(config.buffer_size, config.batch_size)
+    if buffer is None:
+        buffer = make_replay_buffer(config.buffer_size, config.batch_size)
     explore_steps = config.exploration_fraction * config.total_timesteps
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
     def init(key) -> State:
         k_net, k_rest = jax.random.split(key)
         fields = offpolicy.init_fields(k_rest, env, env_params, config.num_envs, buffer)
-        params = net.init(k_net, fields["obs"][:1])
+        params = net.init(k_net, jax.tree.map(lambda x: x[:1], fields["obs"]))
         return State(params=params, target_params=params, opt_state=tx.init(params), **fields)
 
     def epsilon(env_steps):
@@ -214,8 +215,10 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name) -> Age
 
 
 # ------------------------------------------------------------------------- make
-def make(env, env_params, config: Config = Config()) -> Agent:
-    """Build DQN for a discrete-action `env`. Raises ValueError on bad input."""
+def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
+    """Build DQN for a discrete-action `env`. Raises ValueError on bad input.
+
+    `buffer`: a custom `ReplayBuffer` in place of the uniform one (`purerl.algos.her`)."""
     if not isinstance(config, Config):
         raise ValueError(f"dqn.make expects a dqn.Config, got {type(config).__name__}")
     check_discrete("DQN", env, env_params)
@@ -242,4 +245,4 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         loss, q_sa = td_loss(q, batch["action"], target, kind=config.loss)
         return loss, {"q_mean": q_sa.mean()}
 
-    return make_value_agent(env, env_params, config, net, loss_fn, net.apply, "q")
+    return make_value_agent(env, env_params, config, net, loss_fn, net.apply, "q", buffer)

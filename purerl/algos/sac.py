@@ -148,8 +148,10 @@ def alpha_loss(log_alpha, log_prob, target_entropy):
 
 
 # ------------------------------------------------------------------------- make
-def make(env, env_params, config: Config = Config()) -> Agent:
-    """Build SAC for a continuous- or discrete-action `env`. Raises ValueError on bad input."""
+def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
+    """Build SAC for a continuous- or discrete-action `env`. Raises ValueError on bad input.
+
+    `buffer`: a custom `ReplayBuffer` in place of the uniform one (`purerl.algos.her`)."""
     if not isinstance(config, Config):
         raise ValueError(f"sac.make expects a sac.Config, got {type(config).__name__}")
     discrete = envs.is_discrete(env, env_params)
@@ -170,7 +172,8 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     actor_tx = optax.adam(config.actor_learning_rate)
     critic_tx = optax.adam(config.critic_learning_rate)
     alpha_tx = optax.adam(config.alpha_learning_rate)
-    buffer = make_replay_buffer(config.buffer_size, config.batch_size)
+    if buffer is None:
+        buffer = make_replay_buffer(config.buffer_size, config.batch_size)
 
     def sample(params, obs, key):
         """Continuous: `(action [..., *action_shape], log_prob [...])`."""
@@ -188,7 +191,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     def init(key) -> State:
         k_actor, k_critic, k_rest = jax.random.split(key, 3)
         fields = offpolicy.init_fields(k_rest, env, env_params, config.num_envs, buffer)
-        obs = fields["obs"][:1]
+        obs = jax.tree.map(lambda x: x[:1], fields["obs"])
         actor_params = actor.init(k_actor, obs)
         if discrete:
             critic_params = critic.init(k_critic, obs)

@@ -72,8 +72,10 @@ class Config(offpolicy.ReplayConfig):
         V.check_int(c, "policy_delay", self.policy_delay)
 
 
-def make(env, env_params, config: Config = Config()) -> Agent:
-    """Build TD3 for a continuous-action `env`. Raises ValueError on bad input."""
+def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
+    """Build TD3 for a continuous-action `env`. Raises ValueError on bad input.
+
+    `buffer`: a custom `ReplayBuffer` in place of the uniform one (`purerl.algos.her`)."""
     if not isinstance(config, Config):
         raise ValueError(f"td3.make expects a td3.Config, got {type(config).__name__}")
     return make_deterministic_agent(
@@ -85,4 +87,5 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         target_noise=config.target_noise,
         noise_clip=config.noise_clip,
         policy_delay=config.policy_delay,
+        buffer=buffer,
     )

@@ -113,12 +113,14 @@ def uniform_policy(env, env_params) -> Callable[[Any, PRNGKey], Any]:
 
 
 def transition_item(obs, action) -> dict:
-    """One example replay item (no batch axis), fixing the buffer's shapes and dtypes."""
+    """One example replay item (no batch axis), fixing the buffer's shapes and dtypes.
+    (`truncated` marks episode ends for episode buffers such as HER's; learners ignore it.)"""
     return {
         "obs": obs,
         "action": action,
         "reward": jnp.zeros((), jnp.float32),
         "terminated": jnp.zeros((), bool),
+        "truncated": jnp.zeros((), bool),
         "next_obs": obs,
     }
 
@@ -165,7 +167,8 @@ def make_update(
 
     Args:
       env, env_params: the (wrapped) env.
-      buffer: from `purerl.core.buffers.make_replay_buffer`.
+      buffer: from `purerl.core.buffers.make_replay_buffer` (or any `ReplayBuffer`, e.g.
+        HER's episode buffer); `add` gets `[T * B, ...]` items in time-major order.
       num_envs, train_frequency: each update collects `train_frequency` steps per env.
       gradient_steps: learning steps per update, each on a fresh minibatch (0: never learn).
       learning_starts: env steps collected before learning starts (counted at the start
@@ -211,6 +214,7 @@ def make_update(
                 "action": traj.action,
                 "reward": traj.reward,
                 "terminated": traj.terminated,
+                "truncated": traj.truncated,
                 "next_obs": traj.next_obs,
             },
         )

@@ -12,6 +12,14 @@ from purerl.envs.core import (
     register,
     registered_envs,
 )
+from purerl.envs.goal import (
+    BitFlip,
+    GoalEnv,
+    PointReach,
+    is_goal_env,
+    is_goal_obs,
+    network_input,
+)
 from purerl.envs.wrappers import (
     EpisodeStatistics,
     NormalizeObservation,
@@ -23,6 +31,12 @@ from purerl.envs.wrappers import (
 
 __all__ = [
     "REGISTRY",
+    "BitFlip",
+    "GoalEnv",
+    "PointReach",
+    "is_goal_env",
+    "is_goal_obs",
+    "network_input",
     "EpisodeStatistics",
     "NormalizeObservation",
     "NormalizeReward",

@@ -11,6 +11,7 @@ import jax
 import numpy as np
 from gymnax.environments import environment, spaces
 
+from purerl.envs import goal
 from purerl.envs import wrappers as w
 
 # purerl's own environments (goal-conditioned envs, ...) register here: id -> factory
@@ -21,6 +22,10 @@ REGISTRY: dict[str, Callable[..., tuple[Any, Any]]] = {}
 def register(env_id: str, factory: Callable[..., tuple[Any, Any]]) -> None:
     """Register a purerl environment id; `factory(**kwargs) -> (env, env_params)`."""
     REGISTRY[env_id] = factory
+
+
+register("BitFlip-v0", goal.make_bitflip)
+register("PointReach-v0", goal.make_point_reach)
 
 
 def registered_envs() -> list[str]:
@@ -113,9 +118,11 @@ def action_shape(env, env_params) -> tuple[int, ...]:
 
 
 def obs_shape(env, env_params) -> tuple[int, ...]:
-    """Observation shape, read off a reset (robust to wrappers)."""
-    obs, _ = jax.eval_shape(lambda k: env.reset(k, env_params), jax.random.key(0))
-    return tuple(obs.shape)
+    """Observation shape, read off a reset (robust to wrappers). For a goal-conditioned
+    env (dict observations), the shape of the network input `concat(observation,
+    desired_goal)`."""
+    reset_obs = lambda k: goal.network_input(env.reset(k, env_params)[0])
+    return tuple(jax.eval_shape(reset_obs, jax.random.key(0)).shape)
 
 
 def env_name(env) -> str:

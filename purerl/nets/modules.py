@@ -9,6 +9,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from purerl.envs.goal import network_input
 from purerl.nets.init import orthogonal
 
 ACTIVATIONS: dict[str, Callable] = {
@@ -35,7 +36,8 @@ def _ortho(scale: float):
 class MLP(nn.Module):
     """Fully connected torso: flattens trailing obs dims, then Dense + activation per layer.
 
-    Input `[..., *obs_shape]` with `obs_ndim` trailing observation dims; output
+    Input `[..., *obs_shape]` with `obs_ndim` trailing observation dims (a goal-conditioned
+    observation dict enters as `concat(observation, desired_goal)`); output
     `[..., hidden_sizes[-1]]`. Orthogonal init with gain sqrt(2), zero biases.
     """
 
@@ -45,7 +47,7 @@ class MLP(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        x = jnp.asarray(x, jnp.float32)
+        x = jnp.asarray(network_input(x), jnp.float32)
         if self.obs_ndim != 1:
             x = x.reshape(x.shape[: x.ndim - self.obs_ndim] + (-1,))
         act = get_activation(self.activation)

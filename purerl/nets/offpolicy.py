@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from purerl.envs.goal import network_input
 from purerl.nets.init import orthogonal
 from purerl.nets.modules import MLP, QNetwork
 
@@ -45,7 +46,7 @@ class ContinuousQNetwork(nn.Module):
 
     @nn.compact
     def __call__(self, obs, action):
-        obs = jnp.asarray(obs, jnp.float32)
+        obs = jnp.asarray(network_input(obs), jnp.float32)
         if self.obs_ndim != 1:
             obs = obs.reshape(obs.shape[: obs.ndim - self.obs_ndim] + (-1,))
         x = jnp.concatenate([obs, jnp.asarray(action, jnp.float32)], axis=-1)

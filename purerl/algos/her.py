@@ -1,0 +1,126 @@
+"""Hindsight Experience Replay, HER (Andrychowicz et al. 2017), over any off-policy learner.
+
+`her.make(env, env_params, base, base_config, config)` builds `base` (one of
+`purerl.algos.dqn`, `ddpg`, `td3`, `sac`) on a goal-conditioned env (`purerl.envs.GoalEnv`:
+dict observations `observation / achieved_goal / desired_goal`, a vectorised
+`compute_reward`) with its uniform replay buffer swapped for HER's episode buffer
+(`purerl.core.her_buffer`). Every other part of the base algorithm is unchanged: its
+networks see `concat(observation, desired_goal)`, its losses read the sampled minibatch.
+
+At each sample (inside jit), a stored transition `(s_t, a_t, r_t, s_{t+1}, g)` has its goal
+replaced with probability `1 - 1/(1+k)` by a goal achieved in hindsight (strategy `future`:
+`g' = ag_{t'+1}`, `t' ~ U[t, T_ep - 1]`; or `final`, `episode`, `random`), and its reward
+and termination recomputed for `g'`:
+
+  r' = compute_reward(ag_{t+1}, g'),   terminated' = goal_reached(ag_{t+1}, g').
+
+so even an agent that never reaches its real goals learns from a dense stream of
+successes, which is what makes BitFlip with many bits solvable (the paper's figure 1).
+Truncated steps still bootstrap. Metrics add `success_rate`: the fraction of the
+episodes that ended during the update that reached their goal (carried forward).
+
+The train `State` is the base algorithm's (its `buffer_state` an `EpisodeBufferState`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from typing import Any
+
+import jax
+
+from purerl import envs
+from purerl.core import validation as V
+from purerl.core.her_buffer import STRATEGIES, make_her_buffer, relabel_probability
+from purerl.types import Agent
+
+__all__ = ["BASES", "Config", "State", "make", "relabel_probability"]
+
+BASES = ("dqn", "ddpg", "td3", "sac")
+State = Any  # the base algorithm's State (e.g. `dqn.State`)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """HER hyper-parameters (the paper's defaults: `future` with k = 4). Every other
+    hyper-parameter is the base algorithm's `Config` (its `buffer_size` is the episode
+    buffer's transition capacity, rounded up to whole episode rows)."""
+
+    strategy: str = "future"  # "future" | "final" | "episode" | "random"
+    k: int = 4  # relabelled goals per real one: relabel probability 1 - 1 / (1 + k)
+
+    def __post_init__(self):
+        V.check_choice("her.Config", "strategy", self.strategy, set(STRATEGIES))
+        V.check_int("her.Config", "k", self.k, minimum=0)
+
+    @property
+    def relabel_probability(self) -> float:
+        return relabel_probability(self.k)
+
+
+def _base_name(base) -> str:
+    name = getattr(base, "__name__", "") if isinstance(base, types.ModuleType) else ""
+    short = name.rsplit(".", 1)[-1]
+    if not name.startswith("purerl.algos.") or short not in BASES:
+        raise ValueError(
+            f"her.make: base must be one of the modules purerl.algos.{{{', '.join(BASES)}}}, "
+            f"got {base!r}"
+        )
+    return short
+
+
+def make(env, env_params, base, base_config, config: Config = Config()) -> Agent:
+    """Build `base` (a module: `purerl.algos.dqn`, `ddpg`, `td3` or `sac`) with HER.
+
+    Args:
+      env, env_params: a goal-conditioned env from `purerl.make_env` (e.g. `BitFlip-v0`).
+      base: the off-policy algorithm module.
+      base_config: its `Config` (`num_envs`, `buffer_size`, `batch_size`, learning rates...).
+      config: `her.Config` (relabelling strategy and `k`).
+
+    Returns:
+      the base algorithm's `Agent` whose replay buffer relabels goals, and whose metrics
+      add `success_rate`.
+
+    Raises:
+      ValueError: an unknown base, a config of the wrong type, a non-goal env or one
+        without an int `max_steps_in_episode` time limit.
+    """
+    name = _base_name(base)
+    if not isinstance(config, Config):
+        raise ValueError(f"her.make expects a her.Config, got {type(config).__name__}")
+    if not isinstance(base_config, base.Config):
+        raise ValueError(
+            f"her.make: base_config must be a {name}.Config, got {type(base_config).__name__}"
+        )
+    obs, _ = jax.eval_shape(lambda k: env.reset(k, env_params), jax.random.key(0))
+    if not (envs.is_goal_env(env) and envs.is_goal_obs(obs)):
+        raise ValueError(
+            f"her.make needs a goal-conditioned env (purerl.envs.GoalEnv: dict observations "
+            f"with observation / achieved_goal / desired_goal and compute_reward); "
+            f"{envs.env_name(env)} is not one"
+        )
+    limit = getattr(env_params, "max_steps_in_episode", None)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(
+            f"her.make: env_params.max_steps_in_episode must be a positive int (the episode "
+            f"buffer's row length), got {limit!r}"
+        )
+    buffer = make_her_buffer(
+        capacity=base_config.buffer_size,
+        batch_size=base_config.batch_size,
+        num_envs=base_config.num_envs,
+        max_episode_steps=limit,
+        compute_reward=lambda ag, g: env.compute_reward(ag, g, env_params),
+        goal_reached=lambda ag, g: env.goal_reached(ag, g, env_params),
+        strategy=config.strategy,
+        k=config.k,
+    )
+    agent = base.make(env, env_params, base_config, buffer=buffer)
+
+    def update(state):
+        state, metrics = agent.update(state)
+        return state, {**metrics, "success_rate": state.buffer_state.success_rate}
+
+    return agent._replace(update=update)
