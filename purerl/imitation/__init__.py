@@ -6,7 +6,17 @@ scored by `purerl.evaluate`. `demos` holds the time-major `Demos` pytree and its
 files; `experts` the PPO / SAC experts trained by purerl and cached as checkpoints.
 """
 
-from purerl.imitation import bc, dagger, demos, experts, policy
+from purerl.imitation import (
+    airl,
+    bc,
+    dagger,
+    demos,
+    discriminator,
+    experts,
+    gail,
+    maxent_irl,
+    policy,
+)
 from purerl.imitation.demos import (
     Demos,
     collect_demos,
@@ -19,15 +29,19 @@ from purerl.imitation.experts import expert, normalised_return
 
 __all__ = [
     "Demos",
+    "airl",
     "bc",
     "collect_demos",
     "dagger",
     "demos",
+    "discriminator",
     "episode_returns",
     "expert",
     "experts",
     "flatten",
+    "gail",
     "load_demos",
+    "maxent_irl",
     "normalised_return",
     "policy",
     "save_demos",

@@ -1,0 +1,155 @@
+"""Adversarial Inverse Reinforcement Learning (Fu, Luo and Levine 2018).
+
+The discriminator has the special form
+
+  D(s, a, s') = exp f(s, a, s') / (exp f(s, a, s') + pi(a|s)),  logit D = f - log pi(a|s),
+  f(s, a, s') = g(s) + gamma (1 - terminated) h(s') - h(s),
+
+with a state-only reward `g` and a shaping potential `h` (`purerl.nets.imitation
+.ShapedReward`). It is trained by logistic regression of demo transitions (label 1)
+against the current policy's (label 0), `log pi` being the current policy's log-density of
+each action (held fixed in the discriminator's loss). The policy is trained by purerl's PPO
+(`ppo.learn`) on `r = log D - log(1 - D) = f(s, a, s') - log pi(a|s)`; at optimality
+`f = A*` and `g` recovers the expert's reward up to a constant (for deterministic
+dynamics, Fu et al. 2018 thm. 5.1). `reward(agent, state, obs)` exposes the recovered `g`.
+
+Each update is GAIL's (`purerl.imitation.gail`): collect with the current policy,
+`disc_steps` discriminator steps, relabel with the updated discriminator, PPO's epochs.
+`gamma` of the shaping is PPO's. The same fixed-horizon setting applies (the learning tests
+run CartPole with termination made an absorbing state, `absorbing.fixed_horizon_env`;
+Pendulum never terminates).
+
+Metrics: PPO's, plus `disc_loss`, `disc_acc_expert`, `disc_acc_policy` and
+`reward/learned` (mean of `f - log pi` over the batch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from purerl import envs
+from purerl.algos import ppo
+from purerl.core import onpolicy
+from purerl.core.rollout import episode_metrics, reset_envs
+from purerl.imitation import discriminator as disc
+from purerl.imitation import gail
+from purerl.imitation.demos import Demos
+from purerl.imitation.gail import State, check_make, disc_optimizer
+from purerl.nets.imitation import ShapedReward
+from purerl.types import Agent
+
+__all__ = ["Config", "State", "make", "reward", "reward_net"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(gail.Config):
+    """AIRL hyper-parameters: GAIL's (PPO's nested config and the discriminator's; here
+    `disc_hidden_sizes` sizes both `g` and `h`)."""
+
+
+def reward_net(env, env_params, config: Config) -> ShapedReward:
+    """AIRL's `f = g(s) + gamma h(s') - h(s)` networks for `env`."""
+    return ShapedReward(
+        hidden_sizes=tuple(config.disc_hidden_sizes),
+        activation=config.disc_activation,
+        obs_ndim=len(envs.obs_shape(env, env_params)),
+    )
+
+
+def reward(agent: Agent, state: State, obs):
+    """The recovered reward `g(s)` of a trained AIRL agent, `obs [..., *obs_shape] -> [...]`."""
+    net = reward_net(agent.env, agent.env_params, agent.config)
+    return net.apply(state.disc_params, obs, method="reward")
+
+
+def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
+    """AIRL imitating `demos` (a `Demos` collected in `env`). Raises ValueError on bad input."""
+    check_make("airl", env, env_params, demos, config, Config)
+    net, tx = ppo.build(env, env_params, config.ppo)
+    f_net = reward_net(env, env_params, config)
+    d_tx = disc_optimizer(config)
+    expert = disc.expert_data(demos)
+    gamma = config.ppo.gamma
+    T, B = config.ppo.num_steps, config.ppo.num_envs
+
+    def init(key) -> State:
+        k_net, k_env, k_disc, k_state = jax.random.split(key, 4)
+        obs, env_state = reset_envs(k_env, env, env_params, B)
+        params = net.init(k_net, obs[:1])
+        d_params = f_net.init(k_disc, obs[:1], obs[:1], jnp.zeros(1, bool), gamma)
+        policy = ppo.State(
+            params=params,
+            opt_state=tx.init(params),
+            env_state=env_state,
+            obs=obs,
+            key=k_state,
+            step=jnp.zeros((), jnp.int32),
+            kl_coef=jnp.asarray(config.ppo.kl_coef, jnp.float32),
+        )
+        return State(policy, d_params, d_tx.init(d_params))
+
+    def logit(d_params, x):
+        f = f_net.apply(d_params, x["obs"], x["next_obs"], x["terminated"], gamma)
+        return disc.airl_logit(f, x["log_prob"])
+
+    def disc_loss(d_params, exp, pol):
+        return disc.logistic_loss(logit(d_params, exp), logit(d_params, pol))
+
+    def update(state: State):
+        p = state.policy
+        key, k_roll, k_disc, k_learn = jax.random.split(p.key, 4)
+        env_state, obs, traj, v_tp1 = onpolicy.collect(
+            k_roll, net, p.params, env, env_params, p.env_state, p.obs, T
+        )
+        batch = onpolicy.flatten(
+            {
+                "obs": traj.obs,
+                "next_obs": traj.next_obs,
+                "terminated": traj.terminated,
+                "log_prob": traj.extras["log_prob"],
+            }
+        )
+        # log pi(a_E | s_E) of the demo actions under the policy that collected the batch
+        demo_log_prob = net.apply(p.params, expert["obs"], method="policy").log_prob(
+            expert["action"]
+        )
+        d_params, d_opt, d_metrics = disc.fit(
+            k_disc,
+            disc_loss,
+            state.disc_params,
+            state.disc_opt_state,
+            d_tx,
+            batch,
+            {**expert, "log_prob": jax.lax.stop_gradient(demo_log_prob)},
+            config.disc_steps,
+            config.disc_batch_size,
+        )
+        r = jax.lax.stop_gradient(
+            logit(d_params, {**traj._asdict(), "log_prob": traj.extras["log_prob"]})
+        )
+        params, opt_state, kl_coef, metrics = ppo.learn(
+            k_learn, net, tx, config.ppo, p.params, p.opt_state, p.kl_coef,
+            traj._replace(reward=r), v_tp1,
+        )  # fmt: skip
+        metrics.update(d_metrics)
+        metrics["reward/learned"] = jnp.mean(r)
+        metrics["env_steps"] = (p.step + 1) * (T * B)
+        metrics.update(episode_metrics(traj.info))
+        policy = p.replace(
+            params=params,
+            opt_state=opt_state,
+            env_state=env_state,
+            obs=obs,
+            key=key,
+            step=p.step + 1,
+            kl_coef=kl_coef,
+        )
+        return State(policy, d_params, d_opt), metrics
+
+    def act(state: State, obs, key):
+        return net.apply(state.policy.params, obs, method="policy").mode()
+
+    return Agent(init, update, act, config.num_updates, env, env_params, config)
