@@ -95,7 +95,7 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
         f = f_net.apply(d_params, x["obs"], x["next_obs"], x["terminated"], gamma)
         return disc.airl_logit(f, x["log_prob"])
 
-    def disc_loss(d_params, exp, pol):
+    def disc_loss(d_params, exp, pol, key):
         return disc.logistic_loss(logit(d_params, exp), logit(d_params, pol))
 
     def update(state: State):

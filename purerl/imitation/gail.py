@@ -37,11 +37,9 @@ from flax import struct
 from purerl import envs
 from purerl.algos import ppo
 from purerl.core import onpolicy
-from purerl.core import validation as V
 from purerl.core.rollout import episode_metrics, reset_envs
 from purerl.imitation import discriminator as disc
 from purerl.imitation.demos import Demos
-from purerl.nets import ACTIVATIONS
 from purerl.nets.imitation import Discriminator
 from purerl.types import Agent
 
@@ -57,17 +55,13 @@ class Config:
     disc_steps: int = 8  # discriminator Adam steps per update
     disc_batch_size: int = 256  # policy pairs (and as many demo pairs) per step
     disc_max_grad_norm: float = 1.0
+    grad_penalty: float = 0.0  # weight of the WGAN-GP penalty on the discriminator (0: none)
 
     def __post_init__(self):
         c = f"{type(self).__module__.rsplit('.', 1)[-1]}.Config"
         if not isinstance(self.ppo, ppo.Config):
             raise ValueError(f"{c}.ppo must be a ppo.Config, got {type(self.ppo).__name__}")
-        V.check_sizes(c, "disc_hidden_sizes", self.disc_hidden_sizes)
-        V.check_choice(c, "disc_activation", self.disc_activation, set(ACTIVATIONS))
-        V.check_positive(c, "disc_learning_rate", self.disc_learning_rate)
-        V.check_int(c, "disc_steps", self.disc_steps)
-        V.check_int(c, "disc_batch_size", self.disc_batch_size)
-        V.check_positive(c, "disc_max_grad_norm", self.disc_max_grad_norm)
+        disc.check_config(c, self)
 
     @property
     def total_timesteps(self) -> int:
@@ -109,6 +103,25 @@ def disc_optimizer(config) -> optax.GradientTransformation:
     )
 
 
+def make_disc_loss(d_net, config, continuous_action: bool):
+    """`loss(d_params, exp, pol, key) -> (loss, metrics)`: the logistic loss of `l(s, a)`,
+    plus `config.grad_penalty` times the gradient penalty."""
+
+    def loss(d_params, exp, pol, key):
+        logit = lambda o, a: d_net.apply(d_params, o, a)
+        total, metrics = disc.logistic_loss(
+            logit(exp["obs"], exp["action"]), logit(pol["obs"], pol["action"])
+        )
+        gp = jnp.zeros((), jnp.float32)
+        if config.grad_penalty:
+            gp = disc.gradient_penalty(key, logit, exp, pol, continuous_action)
+            total = total + config.grad_penalty * gp
+        metrics = {**metrics, "disc_grad_penalty": gp}
+        return total, metrics
+
+    return loss
+
+
 def check_make(name, env, env_params, demos, config, config_cls):
     if not isinstance(config, config_cls):
         raise ValueError(f"{name}.make expects a {name}.Config, got {type(config).__name__}")
@@ -145,10 +158,7 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
         )
         return State(policy, d_params, d_tx.init(d_params))
 
-    def disc_loss(d_params, exp, pol):
-        logit_e = d_net.apply(d_params, exp["obs"], exp["action"])
-        logit_p = d_net.apply(d_params, pol["obs"], pol["action"])
-        return disc.logistic_loss(logit_e, logit_p)
+    disc_loss = make_disc_loss(d_net, config, not envs.is_discrete(env, env_params))
 
     def update(state: State):
         p = state.policy

@@ -56,7 +56,7 @@ def test_discriminator_loss_decreases_on_a_fixed_batch(cartpole):
     d_params = net.init(jax.random.key(1), expert["obs"][:1], expert["action"][:1])
     tx = optax.adam(3e-3)
 
-    def loss_fn(p, exp, pol):
+    def loss_fn(p, exp, pol, key=None):
         return disc.logistic_loss(
             net.apply(p, exp["obs"], exp["action"]), net.apply(p, pol["obs"], pol["action"])
         )
@@ -150,3 +150,17 @@ def test_gail_cartpole_ten_episodes(expert_cache):
     score = experts.normalised_return(np.asarray(returns).mean(1), e.expert_return, e.random_return)
     assert bool(jnp.all(metrics["finite"] == 1))
     assert score.mean() >= 0.8, score
+
+
+def test_gradient_penalty_by_hand():
+    """A linear logit l(s, a) = w.s + v a has gradient (w, v) everywhere: the penalty is
+    (|(w, v)| - 1)^2 whatever the interpolation; with discrete actions only w counts."""
+    w, v = jnp.array([3.0, 0.0, 4.0]), 12.0  # |(w, v)| = 13, |w| = 5
+    logit = lambda o, a: o @ w + v * jnp.reshape(a, (a.shape[0], -1)).sum(-1)
+    k1, k2 = jax.random.split(jax.random.key(0))
+    exp = {"obs": jax.random.normal(k1, (8, 3)), "action": jnp.ones((8, 1))}
+    pol = {"obs": jax.random.normal(k2, (8, 3)), "action": jnp.zeros((8, 1))}
+    gp = disc.gradient_penalty(jax.random.key(1), logit, exp, pol, continuous_action=True)
+    assert float(gp) == pytest.approx(144.0, rel=1e-5)
+    gp = disc.gradient_penalty(jax.random.key(1), logit, exp, pol, continuous_action=False)
+    assert float(gp) == pytest.approx(16.0, rel=1e-5)
