@@ -191,7 +191,8 @@ def make(
         item = {"obs": obs[0], "action": jnp.zeros(example.shape, example.dtype)}
         buffer_state = buffer.init(item)
         if data0 is not None:
-            buffer_state = buffer.add(buffer_state, data0)
+            cast = jax.tree.map(lambda x, ref: x.astype(ref.dtype), data0, item)
+            buffer_state = buffer.add(buffer_state, cast)
         return State(
             params=params,
             opt_state=policy.tx.init(params),

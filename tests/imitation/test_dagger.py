@@ -127,13 +127,14 @@ CARTPOLE = dagger.Config(total_timesteps=8000, num_envs=4, num_steps=250, gradie
 
 @pytest.mark.learning
 def test_dagger_beats_bc_from_one_episode_cartpole(expert_cache):
-    # Measured (4 seeds): DAgger 1.0 on every seed; BC from the same episode
-    # [0.37, 0.60, 0.23, 0.25] (it drifts off the expert's states: compounding errors).
+    # Measured (4 seeds): DAgger 1.0 on every seed; BC from the same episode, fitted to a
+    # loss of ~0.03 (500 epochs), [0.61, 0.61, 0.44, 0.54]: it drifts off the expert's
+    # states and its errors compound (Ross et al. 2011). With 10 episodes both reach 1.0.
     e = experts.expert("CartPole-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     one = D.select(demos, 1)
     dag = _scores(dagger.make(e.env, e.env_params, e.act_fn, CARTPOLE, demos=one), e)
-    clone = _scores(bc.make(e.env, e.env_params, one, bc.Config(num_epochs=50)), e)
+    clone = _scores(bc.make(e.env, e.env_params, one, bc.Config(num_epochs=500)), e)
     assert dag.mean() >= 0.95, dag
     assert dag.mean() > clone.mean() + 0.2, (dag, clone)
     ten = _scores(dagger.make(e.env, e.env_params, e.act_fn, CARTPOLE, demos=demos), e)
