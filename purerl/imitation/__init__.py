@@ -9,6 +9,7 @@ files; `experts` the PPO / SAC experts trained by purerl and cached as checkpoin
 from purerl.imitation import (
     airl,
     bc,
+    dac,
     dagger,
     demos,
     discriminator,
@@ -32,6 +33,7 @@ __all__ = [
     "airl",
     "bc",
     "collect_demos",
+    "dac",
     "dagger",
     "demos",
     "discriminator",
