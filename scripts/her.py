@@ -10,7 +10,8 @@ greedily after each chunk: an episode succeeds when it ends before the time limi
 return `-n`. Draws `<out>/her.png` (greedy success rate, mean +- std over seeds, against
 env steps per seed; one panel per n) and writes `<out>/her.json`.
 
-`pointreach`: DDPG / TD3 / SAC + HER on `PointReach-v0`, the same greedy evaluation; its
+`pointreach`: DDPG / TD3 / SAC with and without HER on `PointReach-v0`, the same greedy
+evaluation; its
 rows go into `<out>/her.json` under "point_reach" (the file keeps the other task's rows).
 Public API only.
 """
@@ -127,7 +128,7 @@ def run_bitflip(args: Args) -> dict:
             )
             print(
                 f"BitFlip n={n:<3} {variant:<8} greedy success {final.mean():.3f} "
-                f"(per seed {np.round(final, 3).tolist()}) after {steps[-1]:,} env steps/seed "
+                f"(per seed {final.round(3).tolist()}) after {steps[-1]:,} env steps/seed "
                 f"[{secs:.0f}s]",
                 flush=True,
             )
@@ -140,27 +141,34 @@ def run_pointreach(args: Args) -> dict:
     for name in args.bases:
         base = BASES[name]
         extra = {} if name == "sac" else {"exploration_noise": 0.2}
-        agent = her.make(env, params, base, base.Config(**POINT_REACH, **extra), her.Config())
-        steps, curve, train_rate, secs = success_curve(
-            agent, args.num_seeds, args.seed, args.chunks, args.eval_episodes
-        )
-        final = curve[:, -1]
-        rows.append(
-            {
-                "base": name,
-                "env_steps_per_seed": int(steps[-1]),
-                "env_steps": steps.tolist(),
-                "success_mean": curve.mean(0).round(4).tolist(),
-                "final_success_per_seed": final.round(4).tolist(),
-                "train_success_rate_last_update": train_rate.round(4).tolist(),
-                "wall_seconds": round(secs, 1),
-            }
-        )
-        print(
-            f"PointReach {name}+her greedy success {final.mean():.3f} (per seed "
-            f"{np.round(final, 3).tolist()}) after {steps[-1]:,} env steps/seed [{secs:.0f}s]",
-            flush=True,
-        )
+        config = base.Config(**POINT_REACH, **extra)
+        for variant in (f"{name}+her", name):
+            if variant.endswith("+her"):
+                agent = her.make(env, params, base, config, her.Config())
+            else:
+                agent = base.make(env, params, config)
+            steps, curve, train_rate, secs = success_curve(
+                agent, args.num_seeds, args.seed, args.chunks, args.eval_episodes
+            )
+            final = curve[:, -1]
+            rows.append(
+                {
+                    "base": name,
+                    "variant": variant,
+                    "env_steps_per_seed": int(steps[-1]),
+                    "env_steps": steps.tolist(),
+                    "success_mean": curve.mean(0).round(4).tolist(),
+                    "final_success_per_seed": final.round(4).tolist(),
+                    "wall_seconds": round(secs, 1),
+                }
+            )
+            if train_rate is not None:
+                rows[-1]["train_success_rate_last_update"] = train_rate.round(4).tolist()
+            print(
+                f"PointReach {variant:<9} greedy success {final.mean():.3f} (per seed "
+                f"{final.round(3).tolist()}) after {steps[-1]:,} env steps/seed [{secs:.0f}s]",
+                flush=True,
+            )
     return {"config": POINT_REACH, "rows": rows}
 
 

@@ -76,7 +76,7 @@ def make_her_buffer(
 
     Args:
       capacity: transitions to keep; rounded up to `num_envs * E * max_episode_steps` with
-        `E = ceil(capacity / (num_envs * max_episode_steps))` episode rows per env.
+        `E = max(2, ceil(capacity / (num_envs * max_episode_steps)))` episode rows per env.
       batch_size: transitions per `sample`.
       num_envs: the parallel envs whose steps arrive in `add` (time-major `[T * B]` items).
       max_episode_steps: T_max, the env's time limit (the longest episode).
@@ -107,7 +107,7 @@ def make_her_buffer(
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise ValueError(f"HER buffer: k must be an int >= 0, got {k!r}")
     B, T = num_envs, max_episode_steps
-    E = max(1, math.ceil(capacity / (B * T)))
+    E = max(2, math.ceil(capacity / (B * T)))  # >= 2: a finished episode stays sampleable
     R = B * E  # episode rows
     future_p = relabel_probability(k)
 
