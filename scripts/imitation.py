@@ -14,11 +14,12 @@ fresh episodes per seed of the original env:
 
 Methods: `bc` (a fixed budget of ~`BC_GRADIENT_STEPS` Adam steps whatever n), `dagger`
 (starts from the n demo episodes, then queries the expert on the states it visits for
-`total_timesteps` env steps), and `gail` / `airl` when those modules are installed (PPO
-policy learner; trained in the fixed-horizon setting of `absorbing.fixed_horizon_env`
-where the env terminates early). Then MaxEnt IRL on a 5x5 gridworld (exact and sampled
-demo counts). Writes `<out>/imitation.json` (every figure, settings and wall times) and
-`<out>/imitation.png`, and prints a markdown table. Public API only.
+`total_timesteps` env steps), and, when those modules are installed, `gail` / `airl` (PPO
+learner) on CartPole-v1 and `dac` (GAIL over SAC) on Pendulum-v1 (`ADVERSARIAL`; CartPole
+in the fixed-horizon setting of `absorbing.fixed_horizon_env`, scored on the plain env).
+Then MaxEnt IRL on a 5x5 gridworld (exact and sampled demo counts). Writes
+`<out>/imitation.json` (every figure, settings and wall times) and `<out>/imitation.png`,
+and prints a markdown table. Public API only.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ import jax.numpy as jnp
 import numpy as np
 
 import purerl
-from purerl.algos import ppo
+from purerl.algos import ppo, sac
 from purerl.imitation import bc, collect_demos, dagger, experts
 from purerl.imitation import demos as D
 
 ENVS = ("CartPole-v1", "Pendulum-v1")
-METHODS = ("bc", "dagger", "gail", "airl")
+METHODS = ("bc", "dagger", "gail", "airl", "dac")
 EPISODES = (1, 4, 10, 25)
 BC_GRADIENT_STEPS = 10_000
 EVAL_EPISODES = 16
@@ -50,20 +51,24 @@ DAGGER = {
     "CartPole-v1": dict(total_timesteps=8000, num_envs=4, num_steps=250, gradient_steps=500),
     "Pendulum-v1": dict(total_timesteps=8000, num_envs=4, num_steps=200, gradient_steps=500),
 }
-# Adversarial IRL: the PPO learner's settings per env (Pendulum: tests/algos/test_ppo.py's).
-ADVERSARIAL_PPO = {
-    "CartPole-v1": dict(total_timesteps=300_000),
-    "Pendulum-v1": dict(
-        num_envs=16,
-        num_steps=256,
-        num_epochs=10,
-        num_minibatches=32,
-        gamma=0.9,
-        ent_coef=0.0,
-        total_timesteps=1_000_000,
-    ),
+# Adversarial IRL: the learner's settings per (method, env), those of the learning tests;
+# a pair missing here is skipped (`--all-pairs` runs gail / airl on every env with
+# Pendulum's PPO settings from tests/algos/test_ppo.py: 1M env steps per run).
+ADVERSARIAL = {
+    ("gail", "CartPole-v1"): dict(ppo=dict(total_timesteps=300_000)),
+    ("airl", "CartPole-v1"): dict(ppo=dict(total_timesteps=300_000)),
+    ("dac", "Pendulum-v1"): dict(sac=dict(total_timesteps=10_000)),
 }
-QUICK = {"bc_steps": 200, "dagger_timesteps": 2000, "ppo_timesteps": 4096}
+PENDULUM_PPO = dict(
+    num_envs=16,
+    num_steps=256,
+    num_epochs=10,
+    num_minibatches=32,
+    gamma=0.9,
+    ent_coef=0.0,
+    total_timesteps=1_000_000,
+)
+QUICK = {"bc_steps": 200, "dagger_timesteps": 2000, "ppo_timesteps": 4096, "sac_timesteps": 600}
 
 
 def optional_module(name: str):
@@ -84,8 +89,9 @@ def bc_config(demos, quick: bool) -> bc.Config:
     return bc.Config(num_epochs=max(math.ceil(steps / per_epoch), 1))
 
 
-def build(method, env_id, e, demos, quick):
-    """`(agent, scored_agent)`: the learner, and the same learner scored on the plain env."""
+def build(method, env_id, e, demos, quick, all_pairs=False):
+    """`(agent, scored_agent)`: the learner, and the same learner scored on the plain env;
+    `(None, None)` where the method is not installed or not run on this env."""
     if method == "bc":
         agent = bc.make(e.env, e.env_params, demos, bc_config(demos, quick))
         return agent, agent
@@ -96,14 +102,23 @@ def build(method, env_id, e, demos, quick):
         config = dagger.Config(**kw)
         agent = dagger.make(e.env, e.env_params, e.act_fn, config, demos=demos)
         return agent, agent
-    module = optional_module(method)
+    preset = ADVERSARIAL.get((method, env_id))
+    if preset is None and all_pairs and method in ("gail", "airl"):
+        preset = dict(ppo=PENDULUM_PPO if env_id == "Pendulum-v1" else {})
+    module = optional_module(method) if preset is not None else None
     if module is None:
         return None, None
-    kw = dict(ADVERSARIAL_PPO[env_id])
-    if quick:
-        kw.update(total_timesteps=QUICK["ppo_timesteps"], num_envs=4, num_steps=64)
-        kw.pop("num_minibatches", None)
-    config = module.Config(ppo=ppo.Config(**kw))
+    if "ppo" in preset:
+        kw = dict(preset["ppo"])
+        if quick:
+            kw.update(total_timesteps=QUICK["ppo_timesteps"], num_envs=4, num_steps=64)
+            kw.pop("num_minibatches", None)
+        config = module.Config(ppo=ppo.Config(**kw))
+    else:
+        kw = dict(preset["sac"])
+        if quick:
+            kw.update(total_timesteps=QUICK["sac_timesteps"], learning_starts=200)
+        config = module.Config(sac=sac.Config(**kw))
     env, params = e.env, e.env_params
     if env_id == "CartPole-v1":  # early termination: train in the fixed-horizon setting
         absorbing = importlib.import_module("purerl.imitation.absorbing")
@@ -216,6 +231,9 @@ def main(argv=None) -> dict:
     p.add_argument("--out", default="docs")
     p.add_argument("--cache-dir", default=None, help="expert checkpoints (default ~/.cache)")
     p.add_argument("--quick", action="store_true", help="tiny budgets (a smoke run)")
+    p.add_argument(
+        "--all-pairs", action="store_true", help="gail / airl on every env (slow on Pendulum)"
+    )
     p.add_argument("--no-maxent", action="store_true", help="skip the MaxEnt IRL figures")
     p.add_argument(
         "--merge",
@@ -248,7 +266,9 @@ def main(argv=None) -> dict:
         for method in args.methods:
             per_n = {}
             for n in episodes:
-                agent, scored = build(method, env_id, e, D.select(all_demos, n), args.quick)
+                agent, scored = build(
+                    method, env_id, e, D.select(all_demos, n), args.quick, args.all_pairs
+                )
                 if agent is None:
                     break
                 norm, raw, secs = score(agent, scored, e, args.num_seeds, args.seed)
@@ -279,7 +299,8 @@ def main(argv=None) -> dict:
         "settings": {
             "bc_gradient_steps": BC_GRADIENT_STEPS,
             "dagger": DAGGER,
-            "ppo": ADVERSARIAL_PPO,
+            "adversarial": {f"{m} {env}": kw for (m, env), kw in ADVERSARIAL.items()},
+            "quick": QUICK if args.quick else None,
         },
         "table_markdown": md,
         "wall_seconds": time.time() - t_start + previous.get("wall_seconds", 0.0),
