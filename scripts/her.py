@@ -128,8 +128,8 @@ def run_bitflip(args: Args) -> dict:
             )
             print(
                 f"BitFlip n={n:<3} {variant:<8} greedy success {final.mean():.3f} "
-                f"(per seed {final.round(3).tolist()}) after {steps[-1]:,} env steps/seed "
-                f"[{secs:.0f}s]",
+                f"(per seed {[round(float(x), 3) for x in final]}) after {steps[-1]:,} env "
+                f"steps/seed [{secs:.0f}s]",
                 flush=True,
             )
     return {"dqn_config": BITFLIP_DQN, "her_config": dataclasses.asdict(her.Config()), "rows": rows}
@@ -166,7 +166,8 @@ def run_pointreach(args: Args) -> dict:
                 rows[-1]["train_success_rate_last_update"] = train_rate.round(4).tolist()
             print(
                 f"PointReach {variant:<9} greedy success {final.mean():.3f} (per seed "
-                f"{final.round(3).tolist()}) after {steps[-1]:,} env steps/seed [{secs:.0f}s]",
+                f"{[round(float(x), 3) for x in final]}) after {steps[-1]:,} env steps/seed "
+                f"[{secs:.0f}s]",
                 flush=True,
             )
     return {"config": POINT_REACH, "rows": rows}
