@@ -148,3 +148,24 @@ def test_goal_obs_through_rollout_and_episode_statistics():
             np.testing.assert_array_equal(
                 traj.next_obs["achieved_goal"][t, b], traj.next_obs["desired_goal"][t, b]
             )
+
+
+def test_networks_take_concat_of_observation_and_desired_goal():
+    from purerl.nets import ContinuousQNetwork, QNetwork
+
+    env, params = purerl.make_env("PointReach-v0")
+    obs, _ = reset_envs(jax.random.key(0), env, params, 3)
+    flat = np.concatenate([obs["observation"], obs["desired_goal"]], axis=-1)
+    other = {**obs, "achieved_goal": obs["achieved_goal"] + 5.0}  # not a network input
+    q = QNetwork(4, (8,))
+    p = q.init(jax.random.key(1), obs)
+    np.testing.assert_allclose(q.apply(p, obs), q.apply(p, flat), rtol=1e-6)
+    np.testing.assert_allclose(q.apply(p, other), q.apply(p, flat), rtol=1e-6)
+    c = ContinuousQNetwork((8,))
+    a = jnp.ones((3, 2))
+    p = c.init(jax.random.key(1), obs, a)
+    np.testing.assert_allclose(c.apply(p, other, a), c.apply(p, flat, a), rtol=1e-6)
+    moved = {**obs, "desired_goal": obs["desired_goal"] + 1.0}
+    assert not np.allclose(
+        q.apply(q.init(jax.random.key(1), obs), moved), q.apply(q.init(jax.random.key(1), obs), obs)
+    )
