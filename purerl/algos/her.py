@@ -81,7 +81,7 @@ def make(env, env_params, base, base_config, config: Config = Config()) -> Agent
 
     Returns:
       the base algorithm's `Agent` whose replay buffer relabels goals, and whose metrics
-      add `success_rate`.
+      add `success_rate` (`Agent.config` is `base_config`, which fixes the budget).
 
     Raises:
       ValueError: an unknown base, a config of the wrong type, a non-goal env or one
