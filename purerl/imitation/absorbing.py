@@ -7,11 +7,14 @@ that is always negative makes it want to die, whatever the discriminator learns.
 fixed-horizon setting every episode lasts exactly the time limit, so the episode length
 says nothing and only the learned reward of the states visited counts.
 
-`AbsorbingTermination(env)` wraps a gymnax env (the raw one, before `purerl.make_env`'s
-wrappers): where the inner env terminates, the episode continues in an absorbing state
-until the time limit (`max_steps_in_episode`): the observation stays the terminal one
-whatever the actions, the env reward is 0, and `terminated` is never reported; the time
-limit then truncates the episode (bootstrapped, as every time limit) and the env resets.
+`AbsorbingTermination(env, absorbing_steps)` wraps a gymnax env (the raw one, before
+`purerl.make_env`'s wrappers): where the inner env terminates, the episode continues in an
+absorbing state, until the time limit (`max_steps_in_episode`; `absorbing_steps=None`) or
+for `absorbing_steps` steps: the observation stays the terminal one whatever the actions,
+the env reward is 0, and `terminated` is never reported; the episode is then truncated
+(bootstrapped, as every time limit) and the env resets. With `absorbing_steps=1` (what the
+GAIL test uses) the critic's bootstrap stands for the rest of the absorbing phase, as in
+Kostrikov et al. (2019), instead of spending env steps in it.
 The env return is unchanged (CartPole's return is still the number of steps alive), so
 `purerl.evaluate` on the wrapped env scores policies exactly as on the original one; the
 discriminator sees the absorbing state as the terminal observation repeated, which expert

@@ -19,8 +19,12 @@ Each update is GAIL's (`purerl.imitation.gail`): collect with the current policy
 run CartPole with termination made an absorbing state, `absorbing.fixed_horizon_env`;
 Pendulum never terminates).
 
-Metrics: PPO's, plus `disc_loss`, `disc_acc_expert`, `disc_acc_policy` and
-`reward/learned` (mean of `f - log pi` over the batch).
+Metrics: PPO's, plus `disc_loss`, `disc_acc_expert`, `disc_acc_policy`,
+`disc_grad_penalty` and `reward/learned` (mean of `f - log pi` over the batch).
+
+Measured (CartPole-v1, 10 PPO-expert episodes, one absorbing step, 300k env steps, 4
+seeds): 1.0, 0.06, 0.67, 0.19 normalised return with the gradient penalty (0.0-0.96,
+mean 0.23, without); GAIL in the same setting reaches 1.0 on every seed.
 """
 
 from __future__ import annotations

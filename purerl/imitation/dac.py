@@ -2,10 +2,13 @@
 over purerl's SAC.
 
 GAIL's discriminator and reward (`purerl.imitation.gail`, `r = -log(1 - D(s, a))`), but
-the policy is trained by SAC (`purerl.algos.sac`) from a replay buffer, which makes it one
-to two orders of magnitude more sample-efficient than GAIL over PPO on Pendulum. The
-reward is relabelled at sample time, so every replayed transition gets the current
-discriminator's reward, never a stale one.
+the policy is trained by SAC (`purerl.algos.sac`) from a replay buffer. On Pendulum-v1
+with 10 SAC-expert episodes it reaches 0.96-1.02 normalised return in 10k env steps (4
+seeds); PPO alone needs ~1M env steps there on the true reward (tests/algos/test_ppo.py).
+The reward is relabelled at sample time, so every replayed transition gets the current
+discriminator's reward, never a stale one. The discriminator takes DAC's gradient penalty
+(`grad_penalty`, weight 10): without it a 20k-step run scored 0.11-0.25, the discriminator
+overpowering the policy late in training.
 
 It composes through SAC's `buffer=` hook, without a line of SAC changed:
 `relabelling_buffer` wraps the uniform replay buffer, and its state also holds the
