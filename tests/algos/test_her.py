@@ -244,7 +244,7 @@ def test_contract_no_retrace_and_metrics():
 
 
 # ------------------------------------------------------------------ learning tests
-def _success(agent, n_seeds=4, eval_episodes=64):
+def _success(agent, n_seeds=4, eval_episodes=64, seed=0):
     """Greedy success rate per seed (an episode succeeds iff it ends before -T return)."""
     limit = agent.env_params.max_steps_in_episode
 
@@ -255,7 +255,7 @@ def _success(agent, n_seeds=4, eval_episodes=64):
             -1
         ] if "success_rate" in metrics else 0.0
 
-    keys = jax.random.split(jax.random.key(0), n_seeds)
+    keys = jax.random.split(jax.random.key(seed), n_seeds)
     return jax.tree.map(np.asarray, jax.jit(jax.vmap(run))(keys))
 
 
@@ -276,8 +276,9 @@ BITFLIP_DQN = dict(
 
 @pytest.mark.learning
 def test_dqn_her_solves_bitflip_15_where_dqn_fails():
-    """The paper's figure 1 at 15 bits, 40k env steps: DQN+HER greedy success >= 0.9 on
-    every seed, plain DQN <= 0.1 (measured: HER ..., DQN 0.0)."""
+    """The paper's figure 1 at 15 bits, 40k env steps per seed, 4 seeds: DQN+HER greedy
+    success >= 0.9 on every seed, plain DQN <= 0.1 on every seed (measured on these keys:
+    HER 0.98 / 0.95 / 0.98 / 0.98, DQN 0.016 / 0 / 0 / 0)."""
     env, params = purerl.make_env("BitFlip-v0", n_bits=15)
     cfg = dqn.Config(total_timesteps=40_000, **BITFLIP_DQN)
     success, _ = _success(her.make(env, params, dqn, cfg, her.Config()))
@@ -302,10 +303,11 @@ POINT_REACH = dict(
 @pytest.mark.parametrize("name", ["ddpg", "td3", "sac"])
 def test_her_reaches_point_reach_goals(name):
     """DDPG / TD3 / SAC + HER on PointReach-v0, 10k env steps, 4 seeds: greedy success
-    >= 0.9 on every seed (measured: ...)."""
+    >= 0.9 on every seed (measured on these keys: DDPG 1 / 1 / 1 / 1, TD3 0.95 / 1 / 1 / 1,
+    SAC 1 / 1 / 1 / 1; without HER the same budget gives 0.11-0.22, see docs/her.json)."""
     base = {"ddpg": ddpg, "td3": td3, "sac": sac}[name]
     extra = {} if name == "sac" else {"exploration_noise": 0.2}
     env, params = purerl.make_env("PointReach-v0")
     agent = her.make(env, params, base, base.Config(**POINT_REACH, **extra), her.Config())
-    success, train_rate = _success(agent)
+    success, _ = _success(agent)
     assert success.min() >= 0.9, success
