@@ -1,16 +1,20 @@
 """Learning curves of an algorithm family: mean +- std over seeds against env steps.
 
     python scripts/learning_curves.py --family policy_gradient [--num-seeds 4] [--out docs]
+    python scripts/learning_curves.py --family offpolicy --only qrdqn   # rerun one member
 
 Each member of the family is trained with `purerl.core.experiment.run` (vmapped seeds, one
 compile) at the settings listed in FAMILIES, evaluated greedily, and drawn on one axes per
 environment. Writes `<out>/<family>.png` and `<out>/<family>.json` (final evaluation returns
-and wall time per algorithm) and prints a table. Public API only.
+and wall time per algorithm) and prints a table. With `--only A B`, only those members are
+trained again; the others' rows and curves are read back from the previous run's
+`<out>/<family>.json` and `<out>/<family>/<algo>-<env>/metrics.csv`. Public API only.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
 import json
 import os
@@ -48,9 +52,35 @@ def interp_curves(metrics: dict[str, np.ndarray], grid: np.ndarray) -> np.ndarra
     return np.stack([np.interp(grid, s, r) for s, r in zip(steps, ret, strict=True)])
 
 
-def run_family(family: str, num_seeds: int, seed: int, out: str) -> list[dict]:
+def read_curves(path: str) -> dict[str, np.ndarray]:
+    """`env_steps` and `episode_return` `[seeds, updates]` from an experiment's metrics.csv."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    seeds = sorted({int(r["seed"]) for r in rows})
+    out = {}
+    for key in ("env_steps", "episode_return"):
+        out[key] = np.array([[float(r[key]) for r in rows if int(r["seed"]) == s] for s in seeds])
+    return out
+
+
+def run_family(
+    family: str, num_seeds: int, seed: int, out: str, only: list[str] | None = None
+) -> list[dict]:
     rows, curves = [], {}
+    previous = {}
+    if only:
+        unknown = set(only) - {name for name, *_ in FAMILIES[family]}
+        if unknown:
+            raise SystemExit(f"--only: {sorted(unknown)} not in the {family} family")
+        with open(os.path.join(out, f"{family}.json")) as f:
+            previous = {(r["algo"], r["env"]): r for r in json.load(f)["rows"]}
     for name, env_id, overrides, env_kwargs in FAMILIES[family]:
+        if only and name not in only:
+            rows.append(previous[(name, env_id)])
+            csv_path = os.path.join(out, family, f"{name}-{env_id}", "metrics.csv")
+            curves[(name, env_id)] = read_curves(csv_path)
+            print(f"{name:<10} {env_id:<14} (previous run: {csv_path})", flush=True)
+            continue
         algo = importlib.import_module(f"purerl.algos.{name}")
         config = algo.Config(**overrides)
         t0 = time.time()
@@ -123,9 +153,10 @@ def main(argv=None):
     p.add_argument("--num-seeds", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="docs")
+    p.add_argument("--only", nargs="+", help="rerun these members; read the rest back")
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    run_family(args.family, args.num_seeds, args.seed, args.out)
+    run_family(args.family, args.num_seeds, args.seed, args.out, args.only)
 
 
 if __name__ == "__main__":
