@@ -68,6 +68,14 @@ PENDULUM_PPO = dict(
     ent_coef=0.0,
     total_timesteps=1_000_000,
 )
+# method -> (colour, marker, line style) in the plot
+STYLE = {
+    "bc": ("C0", "o", "-"),
+    "dagger": ("C1", "s", "--"),
+    "gail": ("C2", "^", "-"),
+    "airl": ("C3", "v", "-"),
+    "dac": ("C4", "D", ":"),
+}
 QUICK = {"bc_steps": 200, "dagger_timesteps": 2000, "ppo_timesteps": 4096, "sac_timesteps": 600}
 
 
@@ -205,8 +213,9 @@ def plot(results: dict, episodes, path: str) -> None:
             ns = [n for n in episodes if str(n) in per_n]
             mean = np.array([per_n[str(n)]["mean"] for n in ns])
             std = np.array([per_n[str(n)]["std"] for n in ns])
-            ax.plot(ns, mean, marker="o", label=method)
-            ax.fill_between(ns, mean - std, mean + std, alpha=0.2)
+            color, marker, ls = STYLE.get(method, (None, "o", "-"))
+            ax.plot(ns, mean, marker=marker, ls=ls, color=color, label=method)
+            ax.fill_between(ns, mean - std, mean + std, alpha=0.2, color=color)
         ax.axhline(1.0, color="k", ls="--", lw=0.8)
         ax.axhline(0.0, color="gray", ls=":", lw=0.8)
         ax.set_xscale("log")
@@ -240,10 +249,20 @@ def main(argv=None) -> dict:
         action="store_true",
         help="keep the other envs / methods of an existing <out>/imitation.json",
     )
+    p.add_argument(
+        "--replot", action="store_true", help="only redraw the plot from <out>/imitation.json"
+    )
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     json_path = os.path.join(args.out, "imitation.json")
     png_path = os.path.join(args.out, "imitation.png")
+    if args.replot:
+        with open(json_path) as f:
+            summary = json.load(f)
+        plot(summary["results"], summary["episodes"], png_path)
+        print(table(summary["results"], summary["episodes"]))
+        print(f"wrote {png_path}")
+        return summary
     episodes = sorted(set(args.episodes))
     results, experts_info, previous, t_start = {}, {}, {}, time.time()
     if args.merge and os.path.exists(json_path):
