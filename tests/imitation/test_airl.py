@@ -10,8 +10,9 @@ import pytest
 
 import purerl
 from purerl.algos import ppo
-from purerl.imitation import airl, collect_demos
+from purerl.imitation import airl, collect_demos, experts
 from purerl.imitation import discriminator as disc
+from purerl.imitation.absorbing import fixed_horizon_env
 
 
 def balance(obs, key):
@@ -109,3 +110,30 @@ def test_validation_and_no_retrace(cartpole):
     assert update._cache_size() == 1
     for k in ("disc_loss", "disc_acc_expert", "disc_acc_policy", "reward/learned"):
         assert np.isfinite(float(m[k])), k
+
+
+@pytest.mark.learning
+def test_airl_cartpole_ten_episodes(expert_cache):
+    """10 PPO-expert episodes, one absorbing step (fixed-horizon setting), 500k env steps,
+    scored on plain CartPole-v1. Target >= 0.8. Measured with another demo key (4 seeds):
+    1.0 on every seed (300k env steps: 1.0, 0.06, 0.67, 0.19)."""
+    e = experts.expert("CartPole-v1", expert_cache)
+    demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
+    env, params = fixed_horizon_env("CartPole-v1", absorbing_steps=1)
+    agent = airl.make(env, params, demos, airl.Config(ppo=ppo.Config(total_timesteps=500_000)))
+    keys = jax.random.split(jax.random.key(0), 4)
+    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
+    scored = agent._replace(env=e.env, env_params=e.env_params)
+    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(scored, s, k, 16)))(
+        states, jax.random.split(jax.random.key(1), 4)
+    )
+    score = experts.normalised_return(np.asarray(returns).mean(1), e.expert_return, e.random_return)
+    assert bool(jnp.all(metrics["finite"] == 1))
+    assert score.mean() >= 0.8, score
+    # the recovered reward g ranks the demo states above the same states with the pole
+    # fallen past the termination angle (0.21 rad), what the absorbing state looks like:
+    # on average over seeds (measured gaps 0.143, 0.126, -0.042, 0.072: one seed inverts)
+    obs = disc.expert_data(demos)["obs"]
+    fallen = obs.at[:, 2].add(0.3)
+    g = jax.vmap(lambda s: (airl.reward(agent, s, obs) - airl.reward(agent, s, fallen)).mean())
+    assert float(jnp.mean(g(states))) > 0, g(states)
