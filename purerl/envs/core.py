@@ -89,6 +89,11 @@ def make_env(
     if isinstance(env.action_space(params), spaces.Box):
         env = w.RescaleAction(env)
     env = w.EpisodeStatistics(env)
+    if normalize_obs and goal.is_goal_env(env):
+        raise ValueError(
+            f"make_env: normalize_obs does not apply to the goal-conditioned {env_name(env)} "
+            "(dict observations; goals are compared raw by compute_reward)"
+        )
     if normalize_obs:
         env = w.NormalizeObservation(env)
     if normalize_reward:

@@ -35,6 +35,8 @@ def test_registered_with_make_env_and_shapes():
         purerl.make_env("BitFlip-v0", n_bits=0)
     with pytest.raises(ValueError, match="BitFlip-v0"):
         purerl.make_env("BitFlip-v1")
+    with pytest.raises(ValueError, match="normalize_obs"):
+        purerl.make_env("PointReach-v0", normalize_obs=True)
 
 
 def test_bitflip_dynamics_reward_termination_and_time_limit():
