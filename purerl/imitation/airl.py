@@ -37,7 +37,6 @@ import jax.numpy as jnp
 from purerl import envs
 from purerl.algos import ppo
 from purerl.core import onpolicy
-from purerl.core.rollout import episode_metrics, reset_envs
 from purerl.imitation import discriminator as disc
 from purerl.imitation import gail
 from purerl.imitation.demos import Demos
@@ -80,22 +79,13 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
     d_tx = disc_optimizer(config)
     expert = disc.expert_data(demos)
     gamma = config.ppo.gamma
-    T, B = config.ppo.num_steps, config.ppo.num_envs
+    T = config.ppo.num_steps
 
     def init(key) -> State:
         k_net, k_env, k_disc, k_state = jax.random.split(key, 4)
-        obs, env_state = reset_envs(k_env, env, env_params, B)
-        params = net.init(k_net, obs[:1])
-        d_params = f_net.init(k_disc, obs[:1], obs[:1], jnp.zeros(1, bool), gamma)
-        policy = ppo.State(
-            params=params,
-            opt_state=tx.init(params),
-            env_state=env_state,
-            obs=obs,
-            key=k_state,
-            step=jnp.zeros((), jnp.int32),
-            kl_coef=jnp.asarray(config.ppo.kl_coef, jnp.float32),
-        )
+        policy = gail.init_policy(k_net, k_env, k_state, net, tx, env, env_params, config.ppo)
+        obs = policy.obs[:1]
+        d_params = f_net.init(k_disc, obs, obs, jnp.zeros(1, bool), gamma)
         return State(policy, d_params, d_tx.init(d_params))
 
     def logit(d_params, x):
@@ -144,24 +134,9 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
         r = jax.lax.stop_gradient(
             logit(d_params, {**traj._asdict(), "log_prob": traj.extras["log_prob"]})
         )
-        params, opt_state, kl_coef, metrics = ppo.learn(
-            k_learn, net, tx, config.ppo, p.params, p.opt_state, p.kl_coef,
-            traj._replace(reward=r), v_tp1,
-        )  # fmt: skip
-        metrics.update(d_metrics)
-        metrics["reward/learned"] = jnp.mean(r)
-        metrics["env_steps"] = (p.step + 1) * (T * B)
-        metrics.update(episode_metrics(traj.info))
-        policy = p.replace(
-            params=params,
-            opt_state=opt_state,
-            env_state=env_state,
-            obs=obs,
-            key=key,
-            step=p.step + 1,
-            kl_coef=kl_coef,
-        )
-        return State(policy, d_params, d_opt), metrics
+        rollout = (env_state, obs, traj, v_tp1)
+        policy, metrics = gail.learn_policy(k_learn, net, tx, config.ppo, p, rollout, r, key)
+        return State(policy, d_params, d_opt), {**metrics, **d_metrics}
 
     def act(state: State, obs, key):
         return net.apply(state.policy.params, obs, method="policy").mode()

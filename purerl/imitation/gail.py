@@ -133,6 +133,46 @@ def check_make(name, env, env_params, demos, config, config_cls):
         )
 
 
+def init_policy(k_net, k_env, k_state, net, tx, env, env_params, ppo_config) -> ppo.State:
+    """The PPO learner's state for GAIL/AIRL: fresh params, optimiser state and envs."""
+    obs, env_state = reset_envs(k_env, env, env_params, ppo_config.num_envs)
+    params = net.init(k_net, obs[:1])
+    return ppo.State(
+        params=params,
+        opt_state=tx.init(params),
+        env_state=env_state,
+        obs=obs,
+        key=k_state,
+        step=jnp.zeros((), jnp.int32),
+        kl_coef=jnp.asarray(ppo_config.kl_coef, jnp.float32),
+    )
+
+
+def learn_policy(key, net, tx, ppo_config, p: ppo.State, rollout, reward, next_key):
+    """One PPO learning step (`ppo.learn`) on a collected batch whose rewards are replaced by
+    the discriminator's `reward [T, B]`; `rollout = (env_state, obs, traj, v_tp1)` from
+    `onpolicy.collect`. Returns the new PPO state and the metrics (learned-reward mean,
+    `env_steps`, episode statistics of the true env reward)."""
+    env_state, obs, traj, v_tp1 = rollout
+    params, opt_state, kl_coef, metrics = ppo.learn(
+        key, net, tx, ppo_config, p.params, p.opt_state, p.kl_coef,
+        traj._replace(reward=reward), v_tp1,
+    )  # fmt: skip
+    metrics["reward/learned"] = jnp.mean(reward)
+    metrics["env_steps"] = (p.step + 1) * ppo_config.batch_size
+    metrics.update(episode_metrics(traj.info))
+    policy = p.replace(
+        params=params,
+        opt_state=opt_state,
+        env_state=env_state,
+        obs=obs,
+        key=next_key,
+        step=p.step + 1,
+        kl_coef=kl_coef,
+    )
+    return policy, metrics
+
+
 def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
     """GAIL imitating `demos` (a `Demos` collected in `env`). Raises ValueError on bad input."""
     check_make("gail", env, env_params, demos, config, Config)
@@ -140,22 +180,12 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
     d_net = discriminator_net(env, env_params, config)
     d_tx = disc_optimizer(config)
     expert = disc.expert_data(demos)
-    T, B = config.ppo.num_steps, config.ppo.num_envs
+    T = config.ppo.num_steps
 
     def init(key) -> State:
         k_net, k_env, k_disc, k_state = jax.random.split(key, 4)
-        obs, env_state = reset_envs(k_env, env, env_params, B)
-        params = net.init(k_net, obs[:1])
+        policy = init_policy(k_net, k_env, k_state, net, tx, env, env_params, config.ppo)
         d_params = d_net.init(k_disc, expert["obs"][:1], expert["action"][:1])
-        policy = ppo.State(
-            params=params,
-            opt_state=tx.init(params),
-            env_state=env_state,
-            obs=obs,
-            key=k_state,
-            step=jnp.zeros((), jnp.int32),
-            kl_coef=jnp.asarray(config.ppo.kl_coef, jnp.float32),
-        )
         return State(policy, d_params, d_tx.init(d_params))
 
     disc_loss = make_disc_loss(d_net, config, not envs.is_discrete(env, env_params))
@@ -179,24 +209,9 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
             config.disc_batch_size,
         )
         reward = disc.gail_reward(d_net.apply(d_params, traj.obs, traj.action))
-        params, opt_state, kl_coef, metrics = ppo.learn(
-            k_learn, net, tx, config.ppo, p.params, p.opt_state, p.kl_coef,
-            traj._replace(reward=reward), v_tp1,
-        )  # fmt: skip
-        metrics.update(d_metrics)
-        metrics["reward/learned"] = jnp.mean(reward)
-        metrics["env_steps"] = (p.step + 1) * (T * B)
-        metrics.update(episode_metrics(traj.info))
-        policy = p.replace(
-            params=params,
-            opt_state=opt_state,
-            env_state=env_state,
-            obs=obs,
-            key=key,
-            step=p.step + 1,
-            kl_coef=kl_coef,
-        )
-        return State(policy, d_params, d_opt), metrics
+        rollout = (env_state, obs, traj, v_tp1)
+        policy, metrics = learn_policy(k_learn, net, tx, config.ppo, p, rollout, reward, key)
+        return State(policy, d_params, d_opt), {**metrics, **d_metrics}
 
     def act(state: State, obs, key):
         return net.apply(state.policy.params, obs, method="policy").mode()
