@@ -56,7 +56,7 @@ DAGGER = {
 # Pendulum's PPO settings from tests/algos/test_ppo.py: 1M env steps per run).
 ADVERSARIAL = {
     ("gail", "CartPole-v1"): dict(ppo=dict(total_timesteps=300_000)),
-    ("airl", "CartPole-v1"): dict(ppo=dict(total_timesteps=300_000)),
+    ("airl", "CartPole-v1"): dict(ppo=dict(total_timesteps=500_000)),
     ("dac", "Pendulum-v1"): dict(sac=dict(total_timesteps=10_000)),
 }
 PENDULUM_PPO = dict(
