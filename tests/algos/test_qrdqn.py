@@ -73,9 +73,9 @@ def test_bad_input():
 
 @pytest.mark.learning
 def test_qrdqn_learns_cartpole():
-    # Measured (greedy return, 16 episodes per seed): key 0 -> [500, 500, 282, 101]
-    # (mean 346); key 1 -> [100, 262, 492, 500] (mean 339). Below the issue's 450 target:
-    # some seeds collapse late; the threshold checks clear learning (random play: ~22).
+    # Measured (greedy return, 16 episodes per seed, the defaults): key 0 -> [500, 500, 500,
+    # 500]; key 1 -> [500, 500, 500, 500]. With C51's Polyak target (the old defaults): mean
+    # ~340, some seeds collapsing late.
     env, params = purerl.make_env("CartPole-v1")
     agent = qrdqn.make(env, params, qrdqn.Config(total_timesteps=100_000))
     keys = jax.random.split(jax.random.key(0), 4)
@@ -85,4 +85,4 @@ def test_qrdqn_learns_cartpole():
     )
     returns = np.asarray(returns).mean(axis=1)
     assert bool(jnp.all(metrics["finite"] == 1))
-    assert returns.mean() >= 250, returns
+    assert returns.mean() >= 450, returns
