@@ -15,7 +15,7 @@ fresh episodes per seed of the original env:
 Methods: `bc` (a fixed budget of ~`BC_GRADIENT_STEPS` Adam steps whatever n), `dagger`
 (starts from the n demo episodes, then queries the expert on the states it visits for
 `total_timesteps` env steps), and, when those modules are installed, `gail` / `airl` (PPO
-learner) on CartPole-v1 and `dac` (GAIL over SAC) on Pendulum-v1 (`ADVERSARIAL`; CartPole
+learner) on CartPole-v1, `gail` and `dac` (GAIL over SAC) on Pendulum-v1 (`ADVERSARIAL`; CartPole
 in the fixed-horizon setting of `absorbing.fixed_horizon_env`, scored on the plain env).
 Then MaxEnt IRL on a 5x5 gridworld (exact and sampled demo counts). Writes
 `<out>/imitation.json` (every figure, settings and wall times) and `<out>/imitation.png`,
@@ -51,14 +51,6 @@ DAGGER = {
     "CartPole-v1": dict(total_timesteps=8000, num_envs=4, num_steps=250, gradient_steps=500),
     "Pendulum-v1": dict(total_timesteps=8000, num_envs=4, num_steps=200, gradient_steps=500),
 }
-# Adversarial IRL: the learner's settings per (method, env), those of the learning tests;
-# a pair missing here is skipped (`--all-pairs` runs gail / airl on every env with
-# Pendulum's PPO settings from tests/algos/test_ppo.py: 1M env steps per run).
-ADVERSARIAL = {
-    ("gail", "CartPole-v1"): dict(ppo=dict(total_timesteps=300_000)),
-    ("airl", "CartPole-v1"): dict(ppo=dict(total_timesteps=500_000)),
-    ("dac", "Pendulum-v1"): dict(sac=dict(total_timesteps=10_000)),
-}
 PENDULUM_PPO = dict(
     num_envs=16,
     num_steps=256,
@@ -68,6 +60,15 @@ PENDULUM_PPO = dict(
     ent_coef=0.0,
     total_timesteps=1_000_000,
 )
+# Adversarial IRL: the learner's settings per (method, env), those of the learning tests;
+# a pair missing here is skipped (`--all-pairs` also runs airl on Pendulum-v1 with
+# Pendulum's PPO settings from tests/algos/test_ppo.py: 1M env steps per run).
+ADVERSARIAL = {
+    ("gail", "CartPole-v1"): dict(ppo=dict(total_timesteps=300_000)),
+    ("airl", "CartPole-v1"): dict(ppo=dict(total_timesteps=500_000)),
+    ("gail", "Pendulum-v1"): dict(ppo=PENDULUM_PPO),
+    ("dac", "Pendulum-v1"): dict(sac=dict(total_timesteps=10_000)),
+}
 # method -> (colour, marker, line style) in the plot
 STYLE = {
     "bc": ("C0", "o", "-"),
