@@ -185,7 +185,20 @@ def loss_fn(params, old_params, net, batch, kl_coef, config: Config):
 
 
 # ------------------------------------------------------------------------ learn
-def learn(key, net, tx, config: Config, params, opt_state, kl_coef, traj, v_tp1):
+def learn(
+    key,
+    net,
+    tx,
+    config: Config,
+    params,
+    opt_state,
+    kl_coef,
+    traj,
+    v_tp1,
+    *,
+    reduce=None,
+    normalize_advantage=None,
+):
     """PPO's learning step on one collected batch; the key is consumed.
 
     GAE on `traj.reward` (time-major `Transition [T, B]` from `onpolicy.collect`, whose
@@ -193,6 +206,12 @@ def learn(key, net, tx, config: Config, params, opt_state, kl_coef, traj, v_tp1)
     observations), then `num_epochs` passes of `num_minibatches` steps of `tx` on
     `loss_fn`, and the penalty objective's KL-coefficient adaptation. Algorithms that
     train PPO on another reward (GAIL, AIRL) replace `traj.reward` and call this.
+
+    Data-parallel PPO (`purerl.core.distributed.ppo_data_parallel`) calls it on each
+    device's share of the batch with `reduce` (applied to every minibatch's gradients and
+    loss metrics, and to the penalty objective's KL: `jax.lax.pmean` over the devices) and
+    `normalize_advantage` (each minibatch's advantages, with statistics over all devices;
+    `config.normalize_advantages` must then be False so that `loss_fn` does not redo it).
 
     Returns `(params, opt_state, kl_coef, metrics)`.
     """
@@ -222,7 +241,11 @@ def learn(key, net, tx, config: Config, params, opt_state, kl_coef, traj, v_tp1)
 
     def minibatch_step(carry, mb):
         params, opt_state, stopped = carry
+        if normalize_advantage is not None:
+            mb = {**mb, "advantage": normalize_advantage(mb["advantage"])}
         grads, aux = grad_fn(params, old_params, net, mb, kl_coef, config)
+        if reduce is not None:
+            grads, aux = reduce((grads, aux))
         updates, new_opt = tx.update(grads, opt_state, params)
         new_params = optax.apply_updates(params, updates)
         if config.kl_early_stop and config.objective == "clip":
@@ -248,6 +271,8 @@ def learn(key, net, tx, config: Config, params, opt_state, kl_coef, traj, v_tp1)
         old_dist = net.apply(old_params, batch["obs"], method="policy")
         new_dist = net.apply(params, batch["obs"], method="policy")
         kl = jnp.mean(old_dist.kl_divergence(new_dist))
+        if reduce is not None:
+            kl = reduce(kl)
         kl_coef = adapt_kl_coef(kl_coef, kl, config.target_kl)
     metrics = jax.tree.map(jnp.mean, aux)
     metrics["approx_kl"] = jnp.mean(aux["approx_kl"][-1])  # last epoch

@@ -27,12 +27,9 @@ import jax
 import jax.extend
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from purerl.core import onpolicy
-from purerl.core.returns import gae
 from purerl.core.rollout import _INFO_KEYS, episode_metrics
 from purerl.core.train import _jit_cache, _train_impl
 from purerl.types import Agent, Transition
@@ -279,7 +276,6 @@ def ppo_data_parallel(env, env_params, config, mesh: Mesh | None = None) -> Agen
     base = ppo.make(env, env_params, config)
     net, tx = ppo.build(env, env_params, config)
     local_cfg = dataclasses.replace(config, normalize_advantages=False)
-    mb_size = b * T // config.num_minibatches
     pmean = lambda x: jax.lax.pmean(x, axes)
 
     def gathered(x, axis=0):  # all devices' slices of a [.., B, ..] array, in env order
@@ -326,67 +322,19 @@ def ppo_data_parallel(env, env_params, config, mesh: Mesh | None = None) -> Agen
     def local_update(state):
         key, k_roll, k_learn = jax.random.split(state.key, 3)
         env_state, obs, traj, v_tp1 = rollout(k_roll, state.params, state.env_state, state.obs)
-        adv, ret = gae(
-            traj.reward,
-            traj.extras["value"],
+        params, opt_state, kl_coef, metrics = ppo.learn(
+            k_learn,
+            net,
+            tx,
+            local_cfg,
+            state.params,
+            state.opt_state,
+            state.kl_coef,
+            traj,
             v_tp1,
-            traj.terminated,
-            traj.truncated,
-            config.gamma,
-            config.gae_lambda,
+            reduce=pmean,
+            normalize_advantage=normalize if config.normalize_advantages else None,
         )
-        batch = onpolicy.flatten(
-            {
-                "obs": traj.obs,
-                "action": traj.action,
-                "log_prob": traj.extras["log_prob"],
-                "value": traj.extras["value"],
-                "advantage": adv,
-                "return": ret,
-            }
-        )
-        old_params = state.params
-        grad_fn = jax.grad(ppo.loss_fn, has_aux=True)
-
-        def minibatch_step(carry, mb):
-            params, opt_state, stopped = carry
-            if config.normalize_advantages:
-                mb = {**mb, "advantage": normalize(mb["advantage"])}
-            grads, aux = grad_fn(params, old_params, net, mb, state.kl_coef, local_cfg)
-            grads, aux = pmean((grads, aux))
-            updates, new_opt = tx.update(grads, opt_state, params)
-            new_params = optax.apply_updates(params, updates)
-            if config.kl_early_stop and config.objective == "clip":
-                keep = lambda new, old: jax.tree.map(
-                    lambda n, o: jnp.where(stopped, o, n), new, old
-                )
-                new_params, new_opt = keep(new_params, params), keep(new_opt, opt_state)
-                stopped = stopped | (aux["approx_kl"] > 1.5 * config.target_kl)
-            return (new_params, new_opt, stopped), aux
-
-        def epoch(carry, k):
-            # each device permutes its own batch (the same key: a stratified split)
-            perm = jax.random.permutation(k, b * T)
-            mbs = jax.tree.map(
-                lambda x: x[perm].reshape((config.num_minibatches, mb_size) + x.shape[1:]),
-                batch,
-            )
-            return jax.lax.scan(minibatch_step, carry, mbs)
-
-        (params, opt_state, _), aux = jax.lax.scan(
-            epoch,
-            (state.params, state.opt_state, jnp.asarray(False)),
-            jax.random.split(k_learn, config.num_epochs),
-        )
-        kl_coef = state.kl_coef
-        if config.objective == "penalty":
-            old_dist = net.apply(old_params, batch["obs"], method="policy")
-            new_dist = net.apply(params, batch["obs"], method="policy")
-            kl = pmean(jnp.mean(old_dist.kl_divergence(new_dist)))
-            kl_coef = ppo.adapt_kl_coef(kl_coef, kl, config.target_kl)
-        metrics = jax.tree.map(jnp.mean, aux)
-        metrics["approx_kl"] = jnp.mean(aux["approx_kl"][-1])
-        metrics["kl_coef"] = state.kl_coef
         metrics["env_steps"] = (state.step + 1) * (T * B)
         metrics.update(episode_metrics(jax.tree.map(lambda x: gathered(x, 1), traj.info)))
         new_state = ppo.State(
