@@ -141,19 +141,25 @@ def symexp(x):
 def random_rollout_return(
     key: PRNGKey, model: Model, state, num_actions: int, length: int, discount: float
 ) -> jax.Array:
-    """Discounted return of one uniformly random rollout of `length` steps from `state`,
-    stopping at the episode's end (rewards after `done` do not count)."""
+    """Discounted return of one uniformly random rollout of at most `length` steps from
+    `state`, stopping at the episode's end (rewards after `done` do not count). Step `t`
+    draws from `fold_in(key, t)`. A while loop: it costs the rollout's survival, not
+    `length` (under vmap, the longest rollout's)."""
 
-    def step(carry, k):
-        s, alive, g, disc = carry
-        k_a, k_s = jax.random.split(k)
+    def cond(carry):
+        _, alive, _, _, t = carry
+        return alive & (t < length)
+
+    def body(carry):
+        s, _, g, disc, t = carry
+        k_a, k_s = jax.random.split(jax.random.fold_in(key, t))
         a = jax.random.randint(k_a, (), 0, num_actions)
         s, r, done = model.step(k_s, s, a)
-        return (s, alive & ~done, g + jnp.where(alive, disc * r, 0.0), disc * discount), None
+        return s, ~done, g + disc * r, disc * discount, t + 1
 
-    init = (state, jnp.asarray(True), jnp.zeros((), jnp.float32), jnp.ones((), jnp.float32))
-    (_, _, g, _), _ = jax.lax.scan(step, init, jax.random.split(key, length))
-    return g
+    zero = jnp.zeros((), jnp.float32)
+    init = (state, jnp.asarray(True), zero, jnp.ones((), jnp.float32), jnp.zeros((), jnp.int32))
+    return jax.lax.while_loop(cond, body, init)[2]
 
 
 def rollout_evaluator(

@@ -32,8 +32,8 @@ def test_random_rollout_return_is_a_masked_slow_loop(cartpole):
     got = mcts.random_rollout_return(key, model, state, 2, 60, 0.9)
     # the same keys, a Python loop that stops at the episode's end
     g, s, disc = 0.0, state, 1.0
-    for k in jax.random.split(key, 60):
-        k_a, k_s = jax.random.split(k)
+    for t in range(60):
+        k_a, k_s = jax.random.split(jax.random.fold_in(key, t))
         a = jax.random.randint(k_a, (), 0, 2)
         s, r, done = model.step(k_s, s, a)
         g += disc * float(r)
@@ -42,6 +42,18 @@ def test_random_rollout_return_is_a_masked_slow_loop(cartpole):
             break
     assert bool(done), "a random CartPole rollout of 60 steps should fall"
     assert float(got) == pytest.approx(g, rel=1e-5)
+
+
+def test_random_rollout_return_stops_at_its_length_and_vmaps(cartpole):
+    _, _, model, state = cartpole
+    # a reset state, near upright: no random action sequence drops the pole within 3 steps
+    assert float(mcts.random_rollout_return(jax.random.key(0), model, state, 2, 3, 1.0)) == 3.0
+    # batched (the while loop runs to the longest rollout) == one at a time
+    keys = jax.random.split(jax.random.key(1), 8)
+    one = lambda k: mcts.random_rollout_return(k, model, state, 2, 500, 1.0)
+    batched = jax.vmap(one)(keys)
+    np.testing.assert_array_equal(batched, [float(one(k)) for k in keys])
+    assert float(batched.min()) < float(batched.max()) < 500.0
 
 
 def test_recurrent_fn_ends_episodes_and_absorbs(cartpole):
