@@ -64,6 +64,8 @@ def _strip(ax, groups, target, title):
         ax.hlines(flat.mean(), i - 0.35, i + 0.35, color="k")
         ax.text(i, flat.mean(), f" {flat.mean():.1f}", va="bottom", ha="center", fontsize=8)
     ax.axhline(target, ls="--", color="gray", label=f"target {target:g}")
+    overall = np.mean([g[1].mean() for g in groups])
+    ax.axhline(overall, ls=":", color="k", lw=1, label=f"mean {overall:.1f}")
     ax.set_xticks(range(len(groups)), [g[0] for g in groups])
     ax.set_ylabel("episode return")
     ax.set_title(title, fontsize=9)
