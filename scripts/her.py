@@ -30,34 +30,9 @@ import numpy as np
 import purerl
 from purerl.algos import ddpg, dqn, her, sac, td3
 
-# DQN on BitFlip (the learning test's setting): one hidden layer (as in the paper),
-# gamma 0.98, soft target updates every 10 updates of 16 envs.
-BITFLIP_DQN = dict(
-    num_envs=16,
-    buffer_size=50_000,
-    batch_size=128,
-    learning_starts=1_000,
-    gamma=0.98,
-    target_update_interval=160,
-    tau=0.05,
-    exploration_fraction=0.2,
-    gradient_steps=2,
-    hidden_sizes=(128,),
-    dueling=False,
-)
 # env steps per seed for n bits
 BITFLIP_BUDGET = {5: 10_000, 10: 20_000, 15: 40_000, 20: 80_000, 25: 120_000}
 
-POINT_REACH = dict(
-    total_timesteps=10_000,
-    num_envs=8,
-    buffer_size=50_000,
-    batch_size=128,
-    learning_starts=1_000,
-    gamma=0.95,
-    gradient_steps=4,
-    hidden_sizes=(64, 64),
-)
 BASES = {"ddpg": ddpg, "td3": td3, "sac": sac}
 
 
@@ -104,7 +79,7 @@ def run_bitflip(args: Args) -> dict:
     rows = []
     for n in args.bits:
         env, params = purerl.make_env("BitFlip-v0", n_bits=n)
-        config = dqn.Config(total_timesteps=BITFLIP_BUDGET.get(n, 5_000 * n), **BITFLIP_DQN)
+        config = dqn.Config(total_timesteps=BITFLIP_BUDGET.get(n, 5_000 * n), **her.BITFLIP_DQN)
         for variant in ("dqn+her", "dqn"):
             if variant == "dqn+her":
                 agent = her.make(env, params, dqn, config, her.Config())
@@ -132,7 +107,11 @@ def run_bitflip(args: Args) -> dict:
                 f"steps/seed [{secs:.0f}s]",
                 flush=True,
             )
-    return {"dqn_config": BITFLIP_DQN, "her_config": dataclasses.asdict(her.Config()), "rows": rows}
+    return {
+        "dqn_config": her.BITFLIP_DQN,
+        "her_config": dataclasses.asdict(her.Config()),
+        "rows": rows,
+    }
 
 
 def run_pointreach(args: Args) -> dict:
@@ -141,7 +120,7 @@ def run_pointreach(args: Args) -> dict:
     for name in args.bases:
         base = BASES[name]
         extra = {} if name == "sac" else {"exploration_noise": 0.2}
-        config = base.Config(**POINT_REACH, **extra)
+        config = base.Config(**her.POINT_REACH, **extra)
         for variant in (f"{name}+her", name):
             if variant.endswith("+her"):
                 agent = her.make(env, params, base, config, her.Config())
@@ -170,7 +149,7 @@ def run_pointreach(args: Args) -> dict:
                 f"[{secs:.0f}s]",
                 flush=True,
             )
-    return {"config": POINT_REACH, "rows": rows}
+    return {"config": her.POINT_REACH, "rows": rows}
 
 
 def plot_bitflip(path: str, result: dict, num_seeds: int) -> None:

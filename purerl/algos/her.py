@@ -41,6 +41,36 @@ BASES = ("dqn", "ddpg", "td3", "sac")
 State = Any  # the base algorithm's State (e.g. `dqn.State`)
 
 
+# Tuned base-algorithm settings for the bundled goal envs (keyword overrides of the base's
+# Config; scripts/her.py and the learning tests use them). DQN on BitFlip-v0: one hidden
+# layer (as in Andrychowicz et al. 2017), gamma 0.98, soft target updates every 10 updates
+# of 16 envs; pick total_timesteps by n_bits (40k solves 15 bits).
+BITFLIP_DQN = dict(
+    num_envs=16,
+    buffer_size=50_000,
+    batch_size=128,
+    learning_starts=1_000,
+    gamma=0.98,
+    target_update_interval=160,
+    tau=0.05,
+    exploration_fraction=0.2,
+    gradient_steps=2,
+    hidden_sizes=(128,),
+    dueling=False,
+)
+# DDPG / TD3 / SAC on PointReach-v0 (10k env steps).
+POINT_REACH = dict(
+    total_timesteps=10_000,
+    num_envs=8,
+    buffer_size=50_000,
+    batch_size=128,
+    learning_starts=1_000,
+    gamma=0.95,
+    gradient_steps=4,
+    hidden_sizes=(64, 64),
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """HER hyper-parameters (the paper's defaults: `future` with k = 4). Every other

@@ -259,44 +259,17 @@ def _success(agent, n_seeds=4, eval_episodes=64, seed=0):
     return jax.tree.map(np.asarray, jax.jit(jax.vmap(run))(keys))
 
 
-BITFLIP_DQN = dict(
-    num_envs=16,
-    buffer_size=50_000,
-    batch_size=128,
-    learning_starts=1_000,
-    gamma=0.98,
-    target_update_interval=160,
-    tau=0.05,
-    exploration_fraction=0.2,
-    gradient_steps=2,
-    hidden_sizes=(128,),
-    dueling=False,
-)
-
-
 @pytest.mark.learning
 def test_dqn_her_solves_bitflip_15_where_dqn_fails():
     """The paper's figure 1 at 15 bits, 40k env steps per seed, 4 seeds: DQN+HER greedy
     success >= 0.9 on every seed, plain DQN <= 0.1 on every seed (measured on these keys:
     HER 0.98 / 0.95 / 0.98 / 0.98, DQN 0.016 / 0 / 0 / 0)."""
     env, params = purerl.make_env("BitFlip-v0", n_bits=15)
-    cfg = dqn.Config(total_timesteps=40_000, **BITFLIP_DQN)
+    cfg = dqn.Config(total_timesteps=40_000, **her.BITFLIP_DQN)
     success, _ = _success(her.make(env, params, dqn, cfg, her.Config()))
     assert success.min() >= 0.9, success
     plain, _ = _success(dqn.make(env, params, cfg))
     assert plain.max() <= 0.1, plain
-
-
-POINT_REACH = dict(
-    total_timesteps=10_000,
-    num_envs=8,
-    buffer_size=50_000,
-    batch_size=128,
-    learning_starts=1_000,
-    gamma=0.95,
-    gradient_steps=4,
-    hidden_sizes=(64, 64),
-)
 
 
 @pytest.mark.learning
@@ -308,6 +281,6 @@ def test_her_reaches_point_reach_goals(name):
     base = {"ddpg": ddpg, "td3": td3, "sac": sac}[name]
     extra = {} if name == "sac" else {"exploration_noise": 0.2}
     env, params = purerl.make_env("PointReach-v0")
-    agent = her.make(env, params, base, base.Config(**POINT_REACH, **extra), her.Config())
+    agent = her.make(env, params, base, base.Config(**her.POINT_REACH, **extra), her.Config())
     success, _ = _success(agent)
     assert success.min() >= 0.9, success
