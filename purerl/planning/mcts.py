@@ -62,7 +62,7 @@ class Config:
     max_depth: int = 0  # deepest node the search may expand; 0: no limit
     discount: float = 0.99  # discount inside the tree (and of the value targets)
     leaf_value: str = "network"  # "network" | "rollout" (random rollouts, uniform prior)
-    rollout_length: int = 50  # rollout leaf values: steps per rollout
+    rollout_length: int = 50  # rollout leaf values: most steps per rollout (stops at the end)
     num_rollouts: int = 1  # rollout leaf values: rollouts averaged per leaf
     pb_c_init: float = 0.5  # muzero: PUCT exploration constant (mctx's default: 1.25)
     dirichlet_alpha: float = 0.3  # muzero: root noise in training
