@@ -23,9 +23,10 @@ TINY_MPC = ["--horizon", "3", "--num-samples", "8", "--num-elites", "2", "--num-
 TINY_MCTS = ["--num-simulations", "2", "--num-rollouts", "1", "--rollout-length", "3"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(tmp_path_factory):
-    """The five tiny runs planning_figure.py reads: {name: (out folder, what main returned)}."""
+    """The five tiny runs planning_figure.py reads: {name: (out folder, what main returned)}.
+    Session scope: built at most once per xdist worker, however the tests are interleaved."""
     root = tmp_path_factory.mktemp("plan")
     argv = {
         "cem": ["true", "--method", "cem", "--num-seeds", "2", "--num-episodes", "2", *TINY_MPC],
