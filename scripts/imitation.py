@@ -51,22 +51,13 @@ DAGGER = {
     "CartPole-v1": dict(total_timesteps=8000, num_envs=4, num_steps=250, gradient_steps=500),
     "Pendulum-v1": dict(total_timesteps=8000, num_envs=4, num_steps=200, gradient_steps=500),
 }
-PENDULUM_PPO = dict(
-    num_envs=16,
-    num_steps=256,
-    num_epochs=10,
-    num_minibatches=32,
-    gamma=0.9,
-    ent_coef=0.0,
-    total_timesteps=1_000_000,
-)
 # Adversarial IRL: the learner's settings per (method, env), those of the learning tests;
 # a pair missing here is skipped (`--all-pairs` also runs airl on Pendulum-v1 with
-# Pendulum's PPO settings from tests/algos/test_ppo.py: 1M env steps per run).
+# Pendulum's PPO settings, ppo.PENDULUM: 1M env steps per run).
 ADVERSARIAL = {
     ("gail", "CartPole-v1"): dict(ppo=dict(total_timesteps=300_000)),
     ("airl", "CartPole-v1"): dict(ppo=dict(total_timesteps=500_000)),
-    ("gail", "Pendulum-v1"): dict(ppo=PENDULUM_PPO),
+    ("gail", "Pendulum-v1"): dict(ppo=ppo.PENDULUM),
     ("dac", "Pendulum-v1"): dict(sac=dict(total_timesteps=10_000)),
 }
 # method -> (colour, marker, line style) in the plot
@@ -113,7 +104,7 @@ def build(method, env_id, e, demos, quick, all_pairs=False):
         return agent, agent
     preset = ADVERSARIAL.get((method, env_id))
     if preset is None and all_pairs and method in ("gail", "airl"):
-        preset = dict(ppo=PENDULUM_PPO if env_id == "Pendulum-v1" else {})
+        preset = dict(ppo=ppo.PENDULUM if env_id == "Pendulum-v1" else {})
     module = optional_module(method) if preset is not None else None
     if module is None:
         return None, None

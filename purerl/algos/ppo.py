@@ -31,6 +31,19 @@ from purerl.core.rollout import episode_metrics, reset_envs
 from purerl.nets import ACTIVATIONS
 from purerl.types import Agent
 
+# PPO's tuned Pendulum-v1 setting (keyword overrides of Config): a short horizon (gamma 0.9,
+# as in rl-zoo), 1M env steps. The learning test trains it with normalised observations and
+# rewards; GAIL on Pendulum (scripts/imitation.py and its test) uses it as the learner.
+PENDULUM = dict(
+    num_envs=16,
+    num_steps=256,
+    num_epochs=10,
+    num_minibatches=32,
+    gamma=0.9,
+    ent_coef=0.0,
+    total_timesteps=1_000_000,
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class Config:

@@ -66,19 +66,7 @@ def test_ppo_clip_solves_cartpole():
     assert returns.min() >= 400, returns
 
 
-# Pendulum wants a short horizon (gamma 0.9, as in rl-zoo) and normalised rewards.
-PENDULUM = ppo.Config(
-    num_envs=16,
-    num_steps=256,
-    num_epochs=10,
-    num_minibatches=32,
-    learning_rate=1e-3,
-    max_grad_norm=0.5,
-    gamma=0.9,
-    gae_lambda=0.95,
-    ent_coef=0.0,
-    total_timesteps=1_000_000,
-)
+PENDULUM = ppo.Config(**ppo.PENDULUM)
 
 
 @pytest.mark.learning

@@ -173,16 +173,7 @@ def test_gail_pendulum_ten_episodes(expert_cache):
     `scripts/imitation.py` (other demo keys): 0.88 / 0.97 / 0.96 / 0.95 for 1/4/10/25 episodes."""
     e = experts.expert("Pendulum-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
-    config = ppo.Config(
-        num_envs=16,
-        num_steps=256,
-        num_epochs=10,
-        num_minibatches=32,
-        gamma=0.9,
-        ent_coef=0.0,
-        total_timesteps=1_000_000,
-    )
-    agent = gail.make(e.env, e.env_params, demos, gail.Config(ppo=config))
+    agent = gail.make(e.env, e.env_params, demos, gail.Config(ppo=ppo.Config(**ppo.PENDULUM)))
     keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
     states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
     returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
