@@ -27,7 +27,7 @@ import purerl
 from purerl.algos import a2c, a3c, c51, ddpg, dqn, her, ppo, qrdqn, reinforce, sac, td3, trpo, vpg
 from purerl.imitation import airl, bc, dac, dagger, gail
 from purerl.imitation.demos import collect_demos
-from purerl.planning import mcts, mpc
+from purerl.planning import alphazero, pets
 from purerl.rlhf import dpo, lm, sft, tasks
 from purerl.rlhf import ppo as rlhf_ppo
 from purerl.rlhf import reinforce as rlhf_reinforce
@@ -104,9 +104,9 @@ def _agents():
     )
     yield (
         "pets",
-        mpc.make(
+        pets.make(
             *pd,
-            mpc.Config(
+            pets.Config(
                 total_timesteps=40,
                 num_envs=2,
                 num_steps=5,
@@ -124,9 +124,9 @@ def _agents():
     )
     yield (
         "alphazero",
-        mcts.make(
+        alphazero.make(
             *cp,
-            mcts.Config(
+            alphazero.Config(
                 total_timesteps=64,
                 num_envs=2,
                 num_steps=8,

@@ -3,11 +3,12 @@
     python scripts/mcts.py true --env CartPole-v1 --num-seeds 4
     python scripts/mcts.py alphazero --env CartPole-v1 --num-seeds 4
 
-`true` searches with random-rollout leaf values (no learning) and evaluates
-`--num-episodes` episodes per seed. `alphazero` trains `purerl.planning.mcts.make` over
-vmapped seeds, evaluates the raw network (greedy) and the network with search. Every
-`mcts.Config` field is a flag. Both write a CSV, a plot and a summary (JSON) (and, for
-`alphazero`, a checkpoint) to `--out` and print where they went.
+`true` runs `purerl.planning.mcts.controller` with random-rollout leaf values (no learning)
+and evaluates `--num-episodes` episodes per seed; every `mcts.Config` field is a flag.
+`alphazero` trains `purerl.planning.alphazero.make` over vmapped seeds, evaluates the raw
+network (greedy) and the network with search; every `alphazero.Config` field is a flag.
+Both write a CSV, a plot and a summary (JSON) (and, for `alphazero`, a checkpoint) to
+`--out` and print where they went.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import tyro
 
 from purerl.core import checkpoint
 from purerl.envs import make_env
-from purerl.planning import mcts
+from purerl.planning import alphazero, mcts
 from purerl.planning.control import evaluate_controller
 from purerl.planning.scripting import evaluate_true_model, train_agent
 
@@ -62,7 +63,7 @@ class TrueModel:
 class AlphaZero:
     """Train the AlphaZero-style agent."""
 
-    config: tyro.conf.OmitArgPrefixes[mcts.Config] = mcts.Config()
+    config: tyro.conf.OmitArgPrefixes[alphazero.Config] = alphazero.Config()
     env: str = "CartPole-v1"
     num_seeds: int = 4
     num_eval_episodes: int = 16  # per seed
@@ -73,12 +74,12 @@ class AlphaZero:
 def _evaluate_with_search(args, result):
     """Reload the trained states and evaluate the network inside the search."""
     env, params = make_env(args.env)
-    agent = mcts.make(env, params, args.config)
+    agent = alphazero.make(env, params, args.config)
     keys = jax.random.split(jax.random.key(args.seed), args.num_seeds)
     states = checkpoint.load(result.files["checkpoint"], like=jax.vmap(agent.init)(keys))
 
     def one(state, key):
-        ctrl = mcts.controller(env, params, args.config, params=state.params)
+        ctrl = alphazero.controller(env, params, args.config, state.params)
         return evaluate_controller(key, env, params, ctrl, args.num_eval_episodes)
 
     eval_keys = jax.random.split(jax.random.key(args.seed + 2), args.num_seeds)
@@ -116,7 +117,13 @@ def main(argv=None):
             args.out,
         )
     result = train_agent(
-        mcts, args.config, args.env, args.num_seeds, args.num_eval_episodes, args.seed, args.out
+        alphazero,
+        args.config,
+        args.env,
+        args.num_seeds,
+        args.num_eval_episodes,
+        args.seed,
+        args.out,
     )
     _evaluate_with_search(args, result)
     return result

@@ -4,10 +4,11 @@
     python scripts/mpc.py true --env Pendulum-v1 --method cem --num-seeds 4
     python scripts/mpc.py learned --env Pendulum-v1 --num-seeds 4 --total-timesteps 3000
 
-`true` plans with the environment itself (no learning) and evaluates `--num-episodes`
-episodes per seed. `learned` trains the PETS agent (`purerl.planning.mpc.make`) over
-vmapped seeds. Every `mpc.Config` field is a flag. Both write a CSV, a plot, a summary
-(JSON) and, for `learned`, a checkpoint to `--out` and print where they went.
+`true` plans with the environment itself (`purerl.planning.mpc.controller`, no learning)
+and evaluates `--num-episodes` episodes per seed; every `mpc.Config` field is a flag.
+`learned` trains the PETS agent (`purerl.planning.pets.make`) over vmapped seeds; every
+`pets.Config` field is a flag. Both write a CSV, a plot, a summary (JSON) and, for
+`learned`, a checkpoint to `--out` and print where they went.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Annotated
 
 import tyro
 
-from purerl.planning import mpc
+from purerl.planning import mpc, pets
 from purerl.planning.scripting import evaluate_true_model, train_agent
 
 # The true model costs little to query: plan with more samples and a longer horizon.
@@ -41,7 +42,7 @@ class TrueModel:
 class Learned:
     """Train the learned-model (PETS) agent."""
 
-    config: tyro.conf.OmitArgPrefixes[mpc.Config] = mpc.Config()
+    config: tyro.conf.OmitArgPrefixes[pets.Config] = pets.Config()
     env: str = "Pendulum-v1"
     num_seeds: int = 4
     num_eval_episodes: int = 8  # per seed, planning from a cold start
@@ -67,7 +68,7 @@ def main(argv=None):
             args.out,
         )
     return train_agent(
-        mpc, args.config, args.env, args.num_seeds, args.num_eval_episodes, args.seed, args.out
+        pets, args.config, args.env, args.num_seeds, args.num_eval_episodes, args.seed, args.out
     )
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import purerl
-from purerl.nets.planning import PolicyValueNet
-from purerl.planning import mcts
+from purerl.nets import PolicyValueNet
+from purerl.planning import alphazero
 
-SMALL = mcts.Config(
+SMALL = alphazero.Config(
     total_timesteps=64,
     num_envs=2,
     num_steps=8,
@@ -29,7 +29,7 @@ def test_loss_targets_search_policy_and_symlog_value():
         "policy": jnp.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]),
         "target": jnp.array([0.0, 10.0, 100.0]),
     }
-    total, (pl, vl) = mcts.loss_fn(params, net, batch, 2.0)
+    total, (pl, vl) = alphazero.loss_fn(params, net, batch, 2.0)
     logits, h = net.apply(params, batch["obs"])
     logp = jax.nn.log_softmax(logits)
     want_pl = -jnp.mean(jnp.sum(batch["policy"] * logp, -1))
@@ -41,7 +41,7 @@ def test_loss_targets_search_policy_and_symlog_value():
 
 def test_update_does_not_retrace_and_reports_standard_metrics():
     env, params = purerl.make_env("CartPole-v1")
-    agent = mcts.make(env, params, SMALL)
+    agent = alphazero.make(env, params, SMALL)
     assert agent.num_updates == 4
     traces = []
 
@@ -64,15 +64,15 @@ def test_update_does_not_retrace_and_reports_standard_metrics():
 def test_bad_input_raises_clear_errors():
     cartpole = purerl.make_env("CartPole-v1")
     with pytest.raises(ValueError, match="discrete actions"):
-        mcts.make(*purerl.make_env("Pendulum-v1"), SMALL)
+        alphazero.make(*purerl.make_env("Pendulum-v1"), SMALL)
     with pytest.raises(ValueError, match="leaf_value='network'"):
-        mcts.make(*cartpole, mcts.Config(leaf_value="rollout"))
+        alphazero.make(*cartpole, alphazero.Config(leaf_value="rollout"))
     with pytest.raises(ValueError, match="batch_size"):
-        mcts.Config(batch_size=512, buffer_size=256)
+        alphazero.Config(batch_size=512, buffer_size=256)
     with pytest.raises(ValueError, match="total_timesteps"):
-        mcts.Config(total_timesteps=10)
-    with pytest.raises(ValueError, match="mcts.Config"):
-        mcts.make(*cartpole, object())
+        alphazero.Config(total_timesteps=10)
+    with pytest.raises(ValueError, match="alphazero.Config"):
+        alphazero.make(*cartpole, object())
 
 
 @pytest.mark.learning
@@ -81,7 +81,7 @@ def test_alphazero_learns_cartpole():
     # [500.0, 499.3] with key 1. The full figure (4 seeds, 40,960 steps: 493.9) comes from
     # scripts/mcts.py alphazero.
     env, params = purerl.make_env("CartPole-v1")
-    agent = mcts.make(env, params, mcts.Config(total_timesteps=32_768))
+    agent = alphazero.make(env, params, alphazero.Config(total_timesteps=32_768))
     keys = jax.random.split(jax.random.key(0), 2)
     states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
     assert bool(jnp.all(metrics["finite"] == 1))
