@@ -1,15 +1,16 @@
 """purerl: pure-functional deep reinforcement learning in JAX."""
 
 # First, before gymnax starts JAX's backend: one XLA host device per CPU core, so that
-# `train_many` spreads seeds over every core (see purerl/_cpu.py; PURERL_CPU_DEVICES=1 opts out).
-from purerl._cpu import configure_cpu_devices
+# `train_many` spreads seeds over every core (see purerl/core/devices.py; PURERL_CPU_DEVICES=1
+# opts out). Importing purerl.core.devices imports JAX only, not gymnax.
+from purerl.core.devices import configure_cpu_devices
 
 configure_cpu_devices()
 
 from purerl import algos, core, envs, imitation, nets, planning, rlhf
 from purerl.core.checkpoint import load, save
-from purerl.core.distributed import train_many
-from purerl.core.train import evaluate, train, train_seeds
+from purerl.core.many import train_many
+from purerl.core.train import evaluate, train
 from purerl.envs import make_env
 from purerl.types import Agent, Metrics, PRNGKey, Transition
 
@@ -33,5 +34,4 @@ __all__ = [
     "save",
     "train",
     "train_many",
-    "train_seeds",
 ]

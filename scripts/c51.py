@@ -10,7 +10,7 @@ Writes metrics (CSV), a learning curve (PNG), a checkpoint and a summary to `--o
 """
 
 from purerl.algos import c51
-from purerl.core import experiment
+from purerl.cli import experiment
 
 if __name__ == "__main__":
     experiment.cli(c51)

@@ -9,7 +9,7 @@ checkpoint and a summary to `--out` (default runs/dqn-<env>-<time>) and prints w
 """
 
 from purerl.algos import dqn
-from purerl.core import experiment
+from purerl.cli import experiment
 
 if __name__ == "__main__":
     experiment.cli(dqn)

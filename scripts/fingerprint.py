@@ -165,10 +165,8 @@ def _agents():
 
 
 def _data_parallel(env_and_params, config):
-    try:
-        from purerl.algos.ppo_parallel import make as make_data_parallel
-    except ImportError:
-        from purerl.core.distributed import ppo_data_parallel as make_data_parallel
+    from purerl.algos.ppo_parallel import make as make_data_parallel
+
     return make_data_parallel(*env_and_params, config)
 
 

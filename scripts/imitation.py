@@ -4,7 +4,7 @@
     python scripts/imitation.py --methods bc dagger --episodes 1 10 --num-seeds 4
     python scripts/imitation.py --quick --out /tmp/il  # tiny budgets: a smoke run
 
-For each env, the purerl-trained expert (`purerl.imitation.expert`: PPO on CartPole-v1, SAC
+For each env, the purerl-trained expert (`purerl.cli.expert_cache.expert`: PPO on CartPole-v1, SAC
 on Pendulum-v1, cached under `--cache-dir`) provides `max(--episodes)` demo episodes (one
 fixed key); every method learns from the first n of them for n in `--episodes`, over
 `--num-seeds` vmapped seeds (one compile per method and n), and is scored greedily on 16
@@ -38,6 +38,7 @@ import numpy as np
 
 import purerl
 from purerl.algos import ppo, sac
+from purerl.cli import expert_cache
 from purerl.imitation import bc, collect_demos, dagger, experts
 from purerl.imitation import demos as D
 
@@ -265,7 +266,7 @@ def main(argv=None) -> dict:
         episodes = sorted(set(episodes) | set(previous.get("episodes", [])))
     for env_id in args.envs:
         t0 = time.time()
-        e = experts.expert(env_id, args.cache_dir)
+        e = expert_cache.expert(env_id, args.cache_dir)
         experts_info[env_id] = {
             "expert_return": e.expert_return,
             "random_return": e.random_return,

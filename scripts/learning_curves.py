@@ -3,7 +3,7 @@
     python scripts/learning_curves.py --family policy_gradient [--num-seeds 4] [--out docs]
     python scripts/learning_curves.py --family offpolicy --only qrdqn   # rerun one member
 
-Each member of the family is trained with `purerl.core.experiment.run` (vmapped seeds, one
+Each member of the family is trained with `purerl.cli.experiment.run` (vmapped seeds, one
 compile) at the settings listed in FAMILIES, evaluated greedily, and drawn on one axes per
 environment. Writes `<out>/<family>.png` and `<out>/<family>.json` (final evaluation returns
 and wall time per algorithm) and prints a table. With `--only A B`, only those members are
@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from purerl.core import experiment
+from purerl.cli import experiment
 
 # family -> list of (algorithm module name, env id, Config overrides, make_env kwargs)
 FAMILIES: dict[str, list[tuple[str, str, dict, dict]]] = {

@@ -23,11 +23,11 @@ import jax
 import numpy as np
 import tyro
 
+from purerl.cli.planning import evaluate_true_model, train_agent
 from purerl.core import checkpoint
 from purerl.envs import make_env
 from purerl.planning import alphazero, mcts
 from purerl.planning.control import evaluate_controller
-from purerl.planning.scripting import evaluate_true_model, train_agent
 
 # Random-rollout MCTS on CartPole: PUCT (muzero) with a small exploration constant searches
 # deep, and undiscounted values weigh a failure far ahead fully. The weak spot is the cart

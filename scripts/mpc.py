@@ -19,8 +19,8 @@ from typing import Annotated
 
 import tyro
 
+from purerl.cli.planning import evaluate_true_model, train_agent
 from purerl.planning import mpc, pets
-from purerl.planning.scripting import evaluate_true_model, train_agent
 
 # The true model costs little to query: plan with more samples and a longer horizon.
 TRUE_MODEL = mpc.Config(horizon=25, num_samples=200, num_elites=20, num_iterations=4)

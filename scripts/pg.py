@@ -14,7 +14,7 @@ one-file worked example of the simplest policy gradient.)
 import importlib
 import sys
 
-from purerl.core import experiment
+from purerl.cli import experiment
 
 ALGOS = ("reinforce", "vpg", "a2c", "a3c", "trpo", "ppo")
 

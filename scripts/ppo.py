@@ -11,7 +11,7 @@ checkpoint and a summary to `--out` (default runs/ppo-<env>-<time>) and prints w
 """
 
 from purerl.algos import ppo
-from purerl.core import experiment
+from purerl.cli import experiment
 
 if __name__ == "__main__":
     experiment.cli(ppo)

@@ -7,7 +7,8 @@ import jax
 import pytest
 
 from purerl.algos import ppo
-from purerl.core import checkpoint, experiment
+from purerl.cli import experiment
+from purerl.core import checkpoint
 
 
 def test_cli_writes_outputs_and_checkpoint_restores(tmp_path):

@@ -220,7 +220,7 @@ def learn(
     `loss_fn`, and the penalty objective's KL-coefficient adaptation. Algorithms that
     train PPO on another reward (GAIL, AIRL) replace `traj.reward` and call this.
 
-    Data-parallel PPO (`purerl.core.distributed.ppo_data_parallel`) calls it on each
+    Data-parallel PPO (`purerl.algos.ppo_parallel.make`) calls it on each
     device's share of the batch with `reduce` (applied to every minibatch's gradients and
     loss metrics, and to the penalty objective's KL: `jax.lax.pmean` over the devices) and
     `normalize_advantage` (each minibatch's advantages, with statistics over all devices;
@@ -315,6 +315,37 @@ def build(env, env_params, config: Config):
     return net, tx
 
 
+def init_state(k_net, k_env, k_state, net, tx, env, env_params, config: Config) -> State:
+    """PPO's first train state: `config.num_envs` envs reset with `k_env`, the params of
+    `net` initialised with `k_net`, `tx`'s optimiser state, `k_state` the state's key.
+    (Used by `make`, data-parallel PPO and the imitation learners that train PPO.)"""
+    obs, env_state = reset_envs(k_env, env, env_params, config.num_envs)
+    params = net.init(k_net, obs[:1])
+    return State(
+        params=params,
+        opt_state=tx.init(params),
+        env_state=env_state,
+        obs=obs,
+        key=k_state,
+        step=jnp.zeros((), jnp.int32),
+        kl_coef=jnp.asarray(config.kl_coef, jnp.float32),
+    )
+
+
+def next_state(state: State, params, opt_state, kl_coef, env_state, obs, key) -> State:
+    """The train state after one update (`learn`'s results, the rollout's envs, the next
+    key); the update counter advances by one."""
+    return state.replace(
+        params=params,
+        opt_state=opt_state,
+        env_state=env_state,
+        obs=obs,
+        key=key,
+        step=state.step + 1,
+        kl_coef=kl_coef,
+    )
+
+
 def make(env, env_params, config: Config = Config()) -> Agent:
     """Build PPO for `env` (from `purerl.make_env`). Raises ValueError on bad input."""
     if not isinstance(config, Config):
@@ -324,17 +355,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
 
     def init(key) -> State:
         k_net, k_env, k_state = jax.random.split(key, 3)
-        obs, env_state = reset_envs(k_env, env, env_params, B)
-        params = net.init(k_net, obs[:1])
-        return State(
-            params=params,
-            opt_state=tx.init(params),
-            env_state=env_state,
-            obs=obs,
-            key=k_state,
-            step=jnp.zeros((), jnp.int32),
-            kl_coef=jnp.asarray(config.kl_coef, jnp.float32),
-        )
+        return init_state(k_net, k_env, k_state, net, tx, env, env_params, config)
 
     def update(state: State):
         key, k_roll, k_learn = jax.random.split(state.key, 3)
@@ -346,15 +367,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         )
         metrics["env_steps"] = (state.step + 1) * (T * B)
         metrics.update(episode_metrics(traj.info))
-        new_state = State(
-            params=params,
-            opt_state=opt_state,
-            env_state=env_state,
-            obs=obs,
-            key=key,
-            step=state.step + 1,
-            kl_coef=kl_coef,
-        )
+        new_state = next_state(state, params, opt_state, kl_coef, env_state, obs, key)
         return new_state, metrics
 
     def act(state: State, obs, key):

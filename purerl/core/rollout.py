@@ -17,6 +17,8 @@ from purerl.types import Metrics, PRNGKey, Transition
 
 # policy(obs [B, ...], key) -> (action [B, ...], extras: dict of [B, ...])
 Policy = Callable[[Any, PRNGKey], tuple[Any, dict[str, jax.Array]]]
+# env_keys(key, num_envs) -> [num_envs] keys, one per env of a step (default jax.random.split)
+EnvKeys = Callable[[PRNGKey, int], jax.Array]
 
 _INFO_KEYS = (
     "episode_done",
@@ -33,20 +35,23 @@ def reset_envs(key: PRNGKey, env, env_params, num_envs: int):
     return jax.vmap(env.reset, in_axes=(0, None))(keys, env_params)
 
 
-def step_envs(key: PRNGKey, env, env_params, env_state, action):
-    """Step a batch of environments (auto-reset), one key per env."""
+def step_envs(key: PRNGKey, env, env_params, env_state, action, env_keys: EnvKeys | None = None):
+    """Step a batch of environments (auto-reset), one key per env: `env_keys(key, B)`
+    (default `jax.random.split(key, B)`)."""
     num_envs = jax.tree.leaves(env_state)[0].shape[0]
-    keys = jax.random.split(key, num_envs)
+    keys = (env_keys or jax.random.split)(key, num_envs)
     return jax.vmap(env.step, in_axes=(0, 0, 0, None))(keys, env_state, action, env_params)
 
 
-def env_step(key: PRNGKey, env, env_params, policy: Policy, env_state, obs):
-    """One batched step: act with `policy`, step the envs, return the new carry and a
-    `Transition` `[B, ...]`."""
+def env_step(
+    key: PRNGKey, env, env_params, policy: Policy, env_state, obs, env_keys: EnvKeys | None = None
+):
+    """One batched step: act with `policy`, step the envs (`step_envs`, with `env_keys`),
+    return the new carry and a `Transition` `[B, ...]`."""
     k_act, k_env = jax.random.split(key)
     action, extras = policy(obs, k_act)
     next_obs, env_state, reward, term, trunc, info = step_envs(
-        k_env, env, env_params, env_state, action
+        k_env, env, env_params, env_state, action, env_keys
     )
     tr = Transition(
         obs=obs,
@@ -69,6 +74,7 @@ def rollout(
     env_state,
     obs,
     num_steps: int,
+    env_keys: EnvKeys | None = None,
 ):
     """Run `num_steps` batched env steps with `policy`; the key is consumed.
 
@@ -78,6 +84,9 @@ def rollout(
       policy: `(obs [B, ...], key) -> (action [B, ...], extras)`, a batched policy.
       env_state, obs: the current batched env state and observation `[B, ...]`.
       num_steps: T, a Python int.
+      env_keys: optional `env_keys(key, B) -> [B] keys`, how each step's env key is split
+        into one key per env (default `jax.random.split`); data-parallel PPO
+        (`purerl.algos.ppo_parallel`) takes its device's share of all envs' keys.
 
     Returns:
       `(env_state, obs, transitions)` with transitions time-major `[T, B, ...]`.
@@ -85,7 +94,7 @@ def rollout(
 
     def step(carry, k):
         env_state, obs = carry
-        env_state, obs, tr = env_step(k, env, env_params, policy, env_state, obs)
+        env_state, obs, tr = env_step(k, env, env_params, policy, env_state, obs, env_keys)
         return (env_state, obs), tr
 
     keys = jax.random.split(key, num_steps)

@@ -1,8 +1,8 @@
-"""Generic drivers: `train`, `evaluate` and the seed vmap helper.
+"""Generic drivers: `train`, `evaluate`, and the scan loop `train_loop` they compile.
 
-`train` is `jit(init + lax.scan(update))`; it is pure, so `jax.vmap` over keys trains many
-seeds in one compile, and building the agent inside a vmapped function sweeps
-hyper-parameters.
+`train` is `jit(train_loop)`, i.e. `jit(init + lax.scan(update))`; it is pure, so
+`jax.vmap` over keys trains many seeds in one compile, and building the agent inside a
+vmapped function sweeps hyper-parameters (`purerl.train_many` does both, sharded).
 """
 
 from __future__ import annotations
@@ -24,15 +24,24 @@ def _finite(metrics: Metrics) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in leaves]))
 
 
-def _train_impl(
+def train_loop(
     agent: Agent,
-    key: PRNGKey,
+    key: PRNGKey | None,
     state: State | None,
     num_updates: int,
-    stop_on_nonfinite: bool,
-    progress: Callable | None,
-    progress_every: int,
-):
+    *,
+    stop_on_nonfinite: bool = False,
+    progress: Callable[[jax.Array, Metrics], None] | None = None,
+    progress_every: int = 10,
+) -> tuple[State, Metrics]:
+    """The training loop, not compiled: `agent.init(key)` when `state` is None, then a
+    `lax.scan` of `num_updates` calls of `agent.update`.
+
+    What `train` jits (see it for the arguments); call it inside your own `jit`/`vmap`
+    (as `purerl.train_many` does) to compose training with other transformations.
+    Each metric is stacked over updates `[num_updates]`, plus `finite` (and `halted` with
+    `stop_on_nonfinite`).
+    """
     if state is None:
         state = agent.init(key)
 
@@ -92,37 +101,38 @@ def train(
     if not isinstance(n, int) or n < 0:
         raise ValueError(f"train: num_updates must be a non-negative int, got {n!r}")
     statics = (n, stop_on_nonfinite, progress, progress_every, state is None)
-    per_agent = _jit_cache(agent.update)
+    per_agent = jit_cache(agent.update)
     fn = per_agent.get(statics)
     if fn is None:
 
         def fn(key, state):
-            return _train_impl(agent, key, state, n, stop_on_nonfinite, progress, progress_every)
+            return train_loop(
+                agent,
+                key,
+                state,
+                n,
+                stop_on_nonfinite=stop_on_nonfinite,
+                progress=progress,
+                progress_every=progress_every,
+            )
 
         fn = jax.jit(fn)
         per_agent[statics] = fn
     return fn(key, state)
 
 
-def _jit_cache(update) -> dict:
-    """Compiled `train` loops of one agent, kept on its `update` function so they live and
-    die with the agent (a module-level cache keyed on the agent would keep it alive)."""
-    cache = getattr(update, "_purerl_train_jit", None)
+def jit_cache(owner) -> dict:
+    """A dict for the compiled training programs of one agent, kept on `owner` (the agent's
+    `update` function, or the factory `train_many` builds agents with) so they live and
+    die with it (a module-level cache keyed on the agent would keep it alive). Key it on
+    everything static about the program."""
+    cache = getattr(owner, "_purerl_train_jit", None)
     if cache is None:
         cache = {}
         # A bound method takes no attributes: then nothing is cached, each call compiles.
         with contextlib.suppress(AttributeError):
-            update._purerl_train_jit = cache
+            owner._purerl_train_jit = cache
     return cache
-
-
-def train_seeds(agent: Agent, key: PRNGKey, num_seeds: int, **kwargs):
-    """`jax.vmap` of `train` over `num_seeds` keys split from `key`: one compile.
-
-    Returns states and metrics with a leading `[num_seeds]` axis.
-    """
-    keys = jax.random.split(key, num_seeds)
-    return jax.jit(jax.vmap(lambda k: train(agent, k, **kwargs)))(keys)
 
 
 def evaluate(

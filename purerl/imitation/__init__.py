@@ -3,7 +3,8 @@
 Every learner is a `purerl.Agent` (`bc.make(env, env_params, demos, config)`,
 `dagger.make(env, env_params, expert_act_fn, config)`, ...), trained by `purerl.train` and
 scored by `purerl.evaluate`. `demos` holds the time-major `Demos` pytree and its `.npz`
-files; `experts` the PPO / SAC experts trained by purerl and cached as checkpoints.
+files; `experts` the PPO / SAC experts trained by purerl (cached as checkpoints by
+`purerl.cli.expert_cache`).
 """
 
 from purerl.imitation import (
@@ -26,7 +27,7 @@ from purerl.imitation.demos import (
     load_demos,
     save_demos,
 )
-from purerl.imitation.experts import expert, normalised_return
+from purerl.imitation.experts import normalised_return
 
 __all__ = [
     "Demos",
@@ -38,7 +39,6 @@ __all__ = [
     "demos",
     "discriminator",
     "episode_returns",
-    "expert",
     "experts",
     "flatten",
     "gail",

@@ -83,7 +83,7 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
 
     def init(key) -> State:
         k_net, k_env, k_disc, k_state = jax.random.split(key, 4)
-        policy = gail.init_policy(k_net, k_env, k_state, net, tx, env, env_params, config.ppo)
+        policy = ppo.init_state(k_net, k_env, k_state, net, tx, env, env_params, config.ppo)
         obs = policy.obs[:1]
         d_params = f_net.init(k_disc, obs, obs, jnp.zeros(1, bool), gamma)
         return State(policy, d_params, d_tx.init(d_params))

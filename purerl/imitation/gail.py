@@ -37,7 +37,7 @@ from flax import struct
 from purerl import envs
 from purerl.algos import ppo
 from purerl.core import onpolicy
-from purerl.core.rollout import episode_metrics, reset_envs
+from purerl.core.rollout import episode_metrics
 from purerl.imitation import discriminator as disc
 from purerl.imitation.demos import Demos
 from purerl.nets.imitation import Discriminator
@@ -133,21 +133,6 @@ def check_make(name, env, env_params, demos, config, config_cls):
         )
 
 
-def init_policy(k_net, k_env, k_state, net, tx, env, env_params, ppo_config) -> ppo.State:
-    """The PPO learner's state for GAIL/AIRL: fresh params, optimiser state and envs."""
-    obs, env_state = reset_envs(k_env, env, env_params, ppo_config.num_envs)
-    params = net.init(k_net, obs[:1])
-    return ppo.State(
-        params=params,
-        opt_state=tx.init(params),
-        env_state=env_state,
-        obs=obs,
-        key=k_state,
-        step=jnp.zeros((), jnp.int32),
-        kl_coef=jnp.asarray(ppo_config.kl_coef, jnp.float32),
-    )
-
-
 def learn_policy(key, net, tx, ppo_config, p: ppo.State, rollout, reward, next_key):
     """One PPO learning step (`ppo.learn`) on a collected batch whose rewards are replaced by
     the discriminator's `reward [T, B]`; `rollout = (env_state, obs, traj, v_tp1)` from
@@ -161,15 +146,7 @@ def learn_policy(key, net, tx, ppo_config, p: ppo.State, rollout, reward, next_k
     metrics["reward/learned"] = jnp.mean(reward)
     metrics["env_steps"] = (p.step + 1) * ppo_config.batch_size
     metrics.update(episode_metrics(traj.info))
-    policy = p.replace(
-        params=params,
-        opt_state=opt_state,
-        env_state=env_state,
-        obs=obs,
-        key=next_key,
-        step=p.step + 1,
-        kl_coef=kl_coef,
-    )
+    policy = ppo.next_state(p, params, opt_state, kl_coef, env_state, obs, next_key)
     return policy, metrics
 
 
@@ -184,7 +161,7 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
 
     def init(key) -> State:
         k_net, k_env, k_disc, k_state = jax.random.split(key, 4)
-        policy = init_policy(k_net, k_env, k_state, net, tx, env, env_params, config.ppo)
+        policy = ppo.init_state(k_net, k_env, k_state, net, tx, env, env_params, config.ppo)
         d_params = d_net.init(k_disc, expert["obs"][:1], expert["action"][:1])
         return State(policy, d_params, d_tx.init(d_params))
 

@@ -133,7 +133,7 @@ def test_helpers():
 
 
 def test_script_cli_runs_sac(tmp_path):
-    from purerl.core import experiment
+    from purerl.cli import experiment
 
     argv = ["--env", "Pendulum-v1", "--num-seeds", "2", "--out", str(tmp_path / "run")]
     argv += ["--total-timesteps", "40", "--learning-starts", "20", "--batch-size", "8"]

@@ -10,6 +10,7 @@ import pytest
 
 import purerl
 from purerl.algos import ppo
+from purerl.cli.expert_cache import expert
 from purerl.imitation import airl, collect_demos, experts
 from purerl.imitation import discriminator as disc
 from purerl.imitation.absorbing import fixed_horizon_env
@@ -117,7 +118,7 @@ def test_airl_cartpole_ten_episodes(expert_cache):
     """10 PPO-expert episodes, one absorbing step (fixed-horizon setting), 500k env steps,
     scored on plain CartPole-v1. Target >= 0.8. Measured with another demo key (4 seeds):
     1.0 on every seed (300k env steps: 1.0, 0.06, 0.67, 0.19)."""
-    e = experts.expert("CartPole-v1", expert_cache)
+    e = expert("CartPole-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     env, params = fixed_horizon_env("CartPole-v1", absorbing_steps=1)
     agent = airl.make(env, params, demos, airl.Config(ppo=ppo.Config(total_timesteps=500_000)))

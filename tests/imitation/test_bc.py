@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import purerl
+from purerl.cli.expert_cache import expert
 from purerl.imitation import bc, collect_demos, experts, flatten
 from purerl.imitation.policy import PolicyConfig, bc_loss, l2_penalty
 
@@ -95,7 +96,7 @@ def test_update_does_not_retrace_and_lr_vmap(cartpole_demos):
 
 
 def _clone(env_id, expert_cache, num_episodes, config):
-    e = experts.expert(env_id, expert_cache)
+    e = expert(env_id, expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), num_episodes)
     agent = bc.make(e.env, e.env_params, demos, config)
     keys = jax.random.split(jax.random.key(0), NUM_SEEDS)

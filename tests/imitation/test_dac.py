@@ -8,6 +8,7 @@ import pytest
 
 import purerl
 from purerl.algos import sac
+from purerl.cli.expert_cache import expert
 from purerl.imitation import collect_demos, dac, experts, gail
 
 NUM_SEEDS = 4
@@ -65,7 +66,7 @@ def test_validation(pendulum):
 def test_dac_pendulum_ten_episodes(expert_cache):
     """10 SAC-expert episodes, 10k env steps. Target (GAIL or AIRL): >= 0.7 normalised.
     Measured (4 seeds): 0.997, 1.024, 0.961, 0.968."""
-    e = experts.expert("Pendulum-v1", expert_cache)
+    e = expert("Pendulum-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     agent = dac.make(e.env, e.env_params, demos, dac.Config(sac=sac.Config(total_timesteps=10_000)))
     keys = jax.random.split(jax.random.key(0), NUM_SEEDS)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import purerl
+from purerl.cli.expert_cache import expert
 from purerl.imitation import bc, collect_demos, dagger, experts
 from purerl.imitation import demos as D
 
@@ -130,7 +131,7 @@ def test_dagger_beats_bc_from_one_episode_cartpole(expert_cache):
     # Measured (4 seeds): DAgger 1.0 on every seed; BC from the same episode, fitted to a
     # loss of ~0.03 (500 epochs), [0.61, 0.61, 0.44, 0.54]: it drifts off the expert's
     # states and its errors compound (Ross et al. 2011). With 10 episodes both reach 1.0.
-    e = experts.expert("CartPole-v1", expert_cache)
+    e = expert("CartPole-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     one = D.select(demos, 1)
     dag = _scores(dagger.make(e.env, e.env_params, e.act_fn, CARTPOLE, demos=one), e)
@@ -144,7 +145,7 @@ def test_dagger_beats_bc_from_one_episode_cartpole(expert_cache):
 @pytest.mark.learning
 def test_dagger_pendulum_ten_episodes(expert_cache):
     # Measured (4 seeds): [0.99, 1.02, 0.95, 0.96].
-    e = experts.expert("Pendulum-v1", expert_cache)
+    e = expert("Pendulum-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     config = dagger.Config(total_timesteps=8000, num_envs=4, num_steps=200, gradient_steps=500)
     score = _scores(dagger.make(e.env, e.env_params, e.act_fn, config, demos=demos), e)

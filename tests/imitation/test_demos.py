@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import purerl
+from purerl.cli.expert_cache import expert
 from purerl.imitation import demos as D
 from purerl.imitation import experts
 
@@ -130,12 +131,12 @@ def test_normalised_return():
 
 @pytest.mark.parametrize("env_id, threshold", [("CartPole-v1", 475.0), ("Pendulum-v1", -200.0)])
 def test_experts_are_experts_and_cached(expert_cache, env_id, threshold):
-    e = experts.expert(env_id, expert_cache)
+    e = expert(env_id, expert_cache)
     assert e.expert_return >= threshold, e.expert_return
     assert e.random_return < e.expert_return - 100
     files = [f for f in os.listdir(expert_cache) if f.startswith(env_id)]
     assert len(files) == 1 and files[0].endswith(".ckpt")
-    again = experts.expert(env_id, expert_cache)  # loads the checkpoint
+    again = expert(env_id, expert_cache)  # loads the checkpoint
     assert again.expert_return == e.expert_return
     obs, _ = e.env.reset(jax.random.key(5), e.env_params)
     np.testing.assert_array_equal(
@@ -145,47 +146,4 @@ def test_experts_are_experts_and_cached(expert_cache, env_id, threshold):
     score = experts.mean_return(e.act_fn, e.env, e.env_params, jax.random.key(7), 16)
     assert score >= threshold
     with pytest.raises(ValueError, match="no expert"):
-        experts.expert("Acrobot-v1", expert_cache)
-
-
-def test_expert_cache_lock_protocol(tmp_path, monkeypatch):
-    """The cache protocol, with training replaced by writing an initial state: the first
-    call trains once and leaves no lock; a fresh lock held by another process makes the
-    caller wait for that writer's checkpoint (no training); a stale lock is ignored."""
-    import threading
-    import time
-
-    calls = []
-
-    def fake_train(agent, spec, env, env_params, path):
-        calls.append(path)
-        state = agent.init(jax.random.key(spec.seed))
-        purerl.save(path, state, {"expert_return": 1.0, "random_return": 0.0})
-
-    monkeypatch.setattr(experts, "_train", fake_train)
-    cache = tmp_path / "a"
-    e = experts.expert("CartPole-v1", cache)
-    (ckpt,) = os.listdir(cache)
-    assert ckpt.endswith(".ckpt") and len(calls) == 1  # no lock or temporary left behind
-    assert (e.expert_return, e.random_return) == (1.0, 0.0)
-
-    # another writer holds the lock: wait, then load what it wrote
-    other = tmp_path / "b"
-    other.mkdir()
-    lock = other / (ckpt + ".lock")
-    lock.touch()
-    writer = threading.Timer(1.5, lambda: (os.replace(cache / ckpt, other / ckpt), lock.unlink()))
-    writer.start()
-    t0 = time.time()
-    waited = experts.expert("CartPole-v1", other)
-    writer.join()
-    assert time.time() - t0 >= 1.5 and len(calls) == 1 and waited.expert_return == 1.0
-
-    # a stale lock (its writer died) is ignored: the caller trains and writes itself
-    stale = tmp_path / "c"
-    stale.mkdir()
-    (stale / (ckpt + ".lock")).touch()
-    old = time.time() - 2 * experts.LOCK_TIMEOUT
-    os.utime(stale / (ckpt + ".lock"), (old, old))
-    experts.expert("CartPole-v1", stale)
-    assert (stale / ckpt).exists() and len(calls) == 2
+        expert("Acrobot-v1", expert_cache)

@@ -9,6 +9,7 @@ import pytest
 
 import purerl
 from purerl.algos import ppo
+from purerl.cli.expert_cache import expert
 from purerl.core.rollout import reset_envs, rollout
 from purerl.imitation import collect_demos, experts, gail
 from purerl.imitation import discriminator as disc
@@ -137,7 +138,7 @@ def test_update_does_not_retrace(cartpole):
 def test_gail_cartpole_ten_episodes(expert_cache):
     """10 PPO-expert episodes; GAIL trains in the absorbing-state setting (one absorbing
     step, then bootstrapped) and is scored on plain CartPole-v1. Target: >= 0.8 normalised."""
-    e = experts.expert("CartPole-v1", expert_cache)
+    e = expert("CartPole-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     env, params = fixed_horizon_env("CartPole-v1", absorbing_steps=1)
     agent = gail.make(env, params, demos, gail.Config(ppo=ppo.Config(total_timesteps=300_000)))
@@ -171,7 +172,7 @@ def test_gail_pendulum_ten_episodes(expert_cache):
     """10 SAC-expert episodes on Pendulum-v1 (no early termination, so no survival bias: the
     plain env), PPO at its Pendulum setting for 1M env steps. Target: >= 0.7 normalised.
     `scripts/imitation.py` (other demo keys): 0.88 / 0.97 / 0.96 / 0.95 for 1/4/10/25 episodes."""
-    e = experts.expert("Pendulum-v1", expert_cache)
+    e = expert("Pendulum-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     agent = gail.make(e.env, e.env_params, demos, gail.Config(ppo=ppo.Config(**ppo.PENDULUM)))
     keys = jax.random.split(jax.random.key(0), NUM_SEEDS)

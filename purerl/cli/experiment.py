@@ -1,7 +1,7 @@
 """What every training script does: train vmapped seeds with progress, then write the
 metrics (CSV), a learning curve (PNG, mean +- std over seeds) and a checkpoint.
 
-Scripts stay thin: `scripts/ppo.py` is a tyro CLI that calls `run`.
+Scripts stay thin: `scripts/ppo.py` is a tyro CLI (`cli`) that calls `run`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from purerl.core.checkpoint import save
-from purerl.core.distributed import batch_mesh, gather, initialize, use_all_cores
+from purerl.core.devices import batch_mesh, gather, global_array, initialize, use_all_cores
 from purerl.core.train import evaluate, train
 from purerl.envs import make_env
 
@@ -150,10 +150,7 @@ def _spread(keys):
     n = jax.device_count()
     if n == 1 or keys.shape[0] % n:
         return keys
-    sharding = NamedSharding(batch_mesh(), PartitionSpec("batch"))
-    data = np.asarray(jax.random.key_data(keys))
-    raw = jax.make_array_from_callback(data.shape, sharding, lambda idx: data[idx])
-    return jax.jit(jax.random.wrap_key_data, out_shardings=sharding)(raw)
+    return global_array(keys, NamedSharding(batch_mesh(), PartitionSpec("batch")))
 
 
 def _write_csv(path, metrics):

@@ -1,5 +1,5 @@
 """What the planning scripts do: evaluate a true-model planner over seeds, or train a
-planning agent with `purerl.core.experiment.run`; write CSV, plot and summary.
+planning agent with `purerl.cli.experiment.run`; write CSV, plot and summary.
 
 Scripts stay thin: `scripts/mpc.py` and `scripts/mcts.py` parse flags and call these.
 """
@@ -15,7 +15,7 @@ import time
 import jax
 import numpy as np
 
-from purerl.core import experiment
+from purerl.cli import experiment
 from purerl.envs import make_env
 from purerl.planning.control import evaluate_controller
 

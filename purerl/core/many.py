@@ -1,0 +1,127 @@
+"""`train_many`: the one way to train many runs (seeds, hyper-parameter settings) at once.
+
+A batch of seeds (crossed or zipped with a batch of hyper-parameter values) is trained in
+one compiled program, `jit(vmap(train_loop))`, with the batch axis sharded over the
+devices of a `jax.sharding.Mesh` (`NamedSharding`). The batch is padded to a multiple of
+the device count and the padding dropped. Without a mesh, all devices are used when there
+are several (on CPU, `import purerl` makes one device per core: see `purerl.core.devices`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from purerl.core.devices import batch_mesh, global_array
+from purerl.core.train import jit_cache, train_loop
+from purerl.types import Agent
+
+
+def train_many(
+    agent_fn: Callable[[Any], Agent] | Agent,
+    keys: jax.Array,
+    hparams: Any = None,
+    mesh: Mesh | None = None,
+    combine: str = "cross",
+    *,
+    num_updates: int | None = None,
+    stop_on_nonfinite: bool = False,
+):
+    """Train a batch of runs in one compiled program, sharded over the devices of `mesh`.
+
+    Args:
+      agent_fn: `agent_fn(h) -> Agent` for one slice `h` of `hparams` (its leaves traced
+        scalars/arrays, e.g. `lambda h: ppo.make(env, p, replace(cfg, learning_rate=h))`);
+        or an `Agent` when `hparams` is None. Sizes that fix array shapes (and the
+        number of updates) must not depend on `h`.
+      keys: `[S]` PRNG keys, one per seed (`jax.random.split(key, S)`).
+      hparams: None, or a pytree whose leaves share a leading axis `[H]`.
+      mesh: devices to shard the batch over (every mesh axis). None: all devices when
+        there are several (on CPU, see `purerl.core.devices`; on one host at most one per
+        run), else no sharding.
+      combine: "cross": every seed with every setting, results `[H, S, ...]`;
+        "zip": seed `i` with setting `i` (`H == S`), results `[S, ...]`.
+      num_updates, stop_on_nonfinite: as in `purerl.train`.
+
+    Returns:
+      `(states, metrics)` stacked over the batch (leading `[S]`, `[H, S]` or `[S]`). With
+      several processes the arrays are global; `purerl.core.devices.gather` fetches them
+      to every host.
+    """
+    if combine not in ("cross", "zip"):
+        raise ValueError(f"train_many: combine must be 'cross' or 'zip', got {combine!r}")
+    if hparams is None and not isinstance(agent_fn, Agent):
+        raise ValueError("train_many: without hparams, pass an Agent (not a factory)")
+    if hparams is not None and isinstance(agent_fn, Agent):
+        raise ValueError("train_many: with hparams, pass a factory `agent_fn(h) -> Agent`")
+    typed = jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
+    raw = np.asarray(jax.random.key_data(keys) if typed else keys)
+    S = raw.shape[0]
+    if hparams is None:
+        H, seed_idx, hp_idx = 1, np.arange(S), None
+    else:
+        hp_leaves = jax.tree.leaves(hparams)
+        if not hp_leaves:
+            raise ValueError("train_many: hparams has no leaves")
+        H = int(np.shape(hp_leaves[0])[0])
+        if any(np.shape(x)[:1] != (H,) for x in hp_leaves):
+            raise ValueError("train_many: every hparams leaf needs the same leading axis [H]")
+        if combine == "zip":
+            if H != S:
+                raise ValueError(
+                    f"train_many: combine='zip' needs as many settings ({H}) as keys ({S})"
+                )
+            seed_idx, hp_idx = np.arange(S), np.arange(S)
+        else:
+            seed_idx, hp_idx = np.tile(np.arange(S), H), np.repeat(np.arange(H), S)
+    B = len(seed_idx)
+    if mesh is None and jax.device_count() > 1:
+        # one host: no more devices than runs (a single run is not split); several hosts:
+        # every device, so that each process takes part
+        many = jax.process_count() > 1
+        devices = jax.devices() if many else jax.devices()[: max(B, 1)]
+        mesh = batch_mesh(devices) if len(devices) > 1 else None
+    D = 1 if mesh is None else mesh.size
+    pad = (-B) % D
+    # Padding repeats the last run; its results are dropped inside the program.
+    seed_idx = np.concatenate([seed_idx, np.full(pad, seed_idx[-1])])
+    inputs = {"key": raw[seed_idx]}
+    if hp_idx is not None:
+        hp_idx = np.concatenate([hp_idx, np.full(pad, hp_idx[-1])])
+        inputs["hp"] = jax.tree.map(lambda x: np.asarray(x)[hp_idx], hparams)
+    sharding = None
+    if mesh is not None:
+        sharding = NamedSharding(mesh, P(tuple(mesh.axis_names)))
+        inputs = jax.tree.map(lambda x: global_array(x, sharding), inputs)
+
+    owner = agent_fn.update if isinstance(agent_fn, Agent) else agent_fn
+    statics = ("train_many", mesh, combine, num_updates, stop_on_nonfinite, typed, B, S, H)
+    cache = jit_cache(owner)
+    fn = cache.get(statics)
+    if fn is None:
+
+        def one(inp):
+            key = jax.random.wrap_key_data(inp["key"]) if typed else inp["key"]
+            agent = agent_fn if hparams is None else agent_fn(inp["hp"])
+            n = agent.num_updates if num_updates is None else num_updates
+            return train_loop(agent, key, None, n, stop_on_nonfinite=stop_on_nonfinite)
+
+        def many(inp):
+            out = jax.vmap(one)(inp)
+            if sharding is not None:
+                out = jax.lax.with_sharding_constraint(out, sharding)
+            if pad:  # (XLA may gather the result to every device)
+                out = jax.tree.map(lambda x: x[:B], out)
+            if hparams is not None and combine == "cross":
+                out = jax.tree.map(lambda x: x.reshape((H, S) + x.shape[1:]), out)
+            return out
+
+        fn = jax.jit(many)
+        cache[statics] = fn
+    return fn(inputs)
