@@ -34,7 +34,7 @@ from purerl import envs
 from purerl.algos import ppo, sac
 from purerl.core.checkpoint import load, load_metadata, save
 from purerl.core.train import train
-from purerl.imitation.demos import collect_demos, episode_returns
+from purerl.imitation.demos import collect_demos, demo_returns
 
 EVAL_EPISODES = 64
 LOCK_TIMEOUT = 900.0  # seconds: a lock older than this is stale
@@ -80,7 +80,7 @@ def random_act_fn(env, env_params) -> Callable:
 def mean_return(act_fn, env, env_params, key, num_episodes: int = EVAL_EPISODES) -> float:
     """Mean undiscounted return of `num_episodes` fresh episodes of `act_fn`."""
     demos = jax.jit(lambda k: collect_demos(act_fn, env, env_params, k, num_episodes))(key)
-    return float(jnp.mean(episode_returns(demos)))
+    return float(jnp.mean(demo_returns(demos)))
 
 
 def normalised_return(score, expert_return, random_return):

@@ -1,59 +1,21 @@
-"""Flax linen modules used by the algorithms."""
+"""Actors: policy heads (distrax distributions), the deterministic actor (DDPG, TD3), the
+tanh-squashed Gaussian actor and its numerically stable log-probability (SAC), discrete
+actor logits (discrete SAC), and the on-policy `ActorCritic`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import distrax
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from purerl.envs.goal import network_input
-from purerl.nets.init import orthogonal
+from purerl.nets.critics import ValueHead
+from purerl.nets.torsos import MLP, InputFn, orthogonal
 
-ACTIVATIONS: dict[str, Callable] = {
-    "tanh": jnp.tanh,
-    "relu": nn.relu,
-    "swish": nn.swish,
-    "silu": nn.silu,
-    "gelu": nn.gelu,
-    "elu": nn.elu,
-    "identity": lambda x: x,
-}
-
-
-def get_activation(name: str) -> Callable:
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
-
-
-def _ortho(scale: float):
-    return orthogonal(scale)
-
-
-class MLP(nn.Module):
-    """Fully connected torso: flattens trailing obs dims, then Dense + activation per layer.
-
-    Input `[..., *obs_shape]` with `obs_ndim` trailing observation dims (a goal-conditioned
-    observation dict enters as `concat(observation, desired_goal)`); output
-    `[..., hidden_sizes[-1]]`. Orthogonal init with gain sqrt(2), zero biases.
-    """
-
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "tanh"
-    obs_ndim: int = 1
-
-    @nn.compact
-    def __call__(self, x):
-        x = jnp.asarray(network_input(x), jnp.float32)
-        if self.obs_ndim != 1:
-            x = x.reshape(x.shape[: x.ndim - self.obs_ndim] + (-1,))
-        act = get_activation(self.activation)
-        for h in self.hidden_sizes:
-            x = act(nn.Dense(h, kernel_init=_ortho(np.sqrt(2)))(x))
-        return x
+LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 class CategoricalHead(nn.Module):
@@ -63,7 +25,7 @@ class CategoricalHead(nn.Module):
 
     @nn.compact
     def __call__(self, h):
-        logits = nn.Dense(self.num_actions, kernel_init=_ortho(0.01))(h)
+        logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
         return distrax.Categorical(logits=logits)
 
 
@@ -78,20 +40,12 @@ class GaussianHead(nn.Module):
 
     @nn.compact
     def __call__(self, h):
-        mean = nn.Dense(self.action_dim, kernel_init=_ortho(0.01))(h)
+        mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
         log_std = self.param(
             "log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,)
         )
         scale = jnp.broadcast_to(jnp.exp(log_std), mean.shape)
         return distrax.MultivariateNormalDiag(mean, scale)
-
-
-class ValueHead(nn.Module):
-    """Scalar value `[...]` (orthogonal init, gain 1)."""
-
-    @nn.compact
-    def __call__(self, h):
-        return nn.Dense(1, kernel_init=_ortho(1.0))(h)[..., 0]
 
 
 class ActorCritic(nn.Module):
@@ -129,26 +83,6 @@ class ActorCritic(nn.Module):
         return self.value_head(self.critic_torso(obs))
 
 
-class QNetwork(nn.Module):
-    """Action values `[..., num_actions]`; `dueling=True` splits value and advantage
-    streams (Wang et al. 2016): Q = V + A - mean(A)."""
-
-    num_actions: int
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "relu"
-    obs_ndim: int = 1
-    dueling: bool = False
-
-    @nn.compact
-    def __call__(self, obs):
-        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim)(obs)
-        if not self.dueling:
-            return nn.Dense(self.num_actions, kernel_init=_ortho(1.0))(h)
-        a = nn.Dense(self.num_actions, kernel_init=_ortho(1.0))(h)
-        v = nn.Dense(1, kernel_init=_ortho(1.0))(h)
-        return v + a - a.mean(axis=-1, keepdims=True)
-
-
 class DeterministicActor(nn.Module):
     """Deterministic policy `tanh(MLP(obs))` in [-1, 1]^d (DDPG / TD3)."""
 
@@ -156,21 +90,94 @@ class DeterministicActor(nn.Module):
     hidden_sizes: Sequence[int] = (256, 256)
     activation: str = "relu"
     obs_ndim: int = 1
+    input_fn: InputFn = None
 
     @nn.compact
     def __call__(self, obs):
-        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim)(obs)
-        return jnp.tanh(nn.Dense(self.action_dim, kernel_init=_ortho(0.01))(h))
+        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn)(obs)
+        return jnp.tanh(nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h))
+
+
+class TanhGaussianActor(nn.Module):
+    """SAC's actor: `apply(params, obs) -> (mean, log_std)`, each `[..., action_dim]`, of a
+    diagonal Gaussian over the pre-squash action `u`; the action is `tanh(u)` in (-1, 1).
+
+    `log_std` is squashed smoothly into `[log_std_min, log_std_max]`. Sample with
+    `tanh_gaussian_sample`; the evaluation action is `tanh(mean)`.
+    """
+
+    action_dim: int
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+    obs_ndim: int = 1
+    log_std_min: float = -5.0
+    log_std_max: float = 2.0
+    input_fn: InputFn = None
+
+    @nn.compact
+    def __call__(self, obs):
+        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn)(obs)
+        mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
+        raw = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
+        lo, hi = self.log_std_min, self.log_std_max
+        log_std = lo + 0.5 * (hi - lo) * (jnp.tanh(raw) + 1.0)
+        return mean, log_std
+
+
+class DiscreteActor(nn.Module):
+    """Categorical policy logits `[..., num_actions]` (discrete SAC)."""
+
+    num_actions: int
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+    obs_ndim: int = 1
+    input_fn: InputFn = None
+
+    @nn.compact
+    def __call__(self, obs):
+        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn)(obs)
+        return nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
+
+
+# ------------------------------------------------------------ tanh-Gaussian maths
+def log_one_minus_tanh_sq(u):
+    """`log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))`, exact and finite for every
+    real `u` (the direct form is `log(0) = -inf` once `tanh(u)` rounds to +-1, at
+    `|u| > 9` in float32)."""
+    return 2.0 * (jnp.log(2.0) - u - jax.nn.softplus(-2.0 * u))
+
+
+def tanh_gaussian_log_prob(u, mean, log_std):
+    """Log-density of the action `a = tanh(u)` where `u ~ N(mean, exp(log_std)^2)`
+    (diagonal, summed over the last axis), given the pre-squash sample `u`:
+
+      log pi(a) = sum_d [log N(u_d; mean_d, std_d) - log(1 - tanh(u_d)^2)]
+
+    (change of variables, Haarnoja et al. 2018, appendix C), with the Jacobian term in the
+    stable form of `log_one_minus_tanh_sq`. Shapes `[..., d]` -> `[...]`.
+    """
+    z = (u - mean) * jnp.exp(-log_std)
+    log_normal = -0.5 * z**2 - log_std - 0.5 * LOG_2PI
+    return jnp.sum(log_normal - log_one_minus_tanh_sq(u), axis=-1)
+
+
+def tanh_gaussian_sample(key, mean, log_std):
+    """Reparameterised sample `a = tanh(mean + std * eps)` and its log-density.
+
+    Returns `(action [..., d], log_prob [...])`; gradients flow to `mean` and `log_std`.
+    """
+    u = mean + jnp.exp(log_std) * jax.random.normal(key, jnp.shape(mean))
+    return jnp.tanh(u), tanh_gaussian_log_prob(u, mean, log_std)
 
 
 __all__ = [
-    "ACTIVATIONS",
-    "MLP",
     "ActorCritic",
     "CategoricalHead",
     "DeterministicActor",
+    "DiscreteActor",
     "GaussianHead",
-    "QNetwork",
-    "ValueHead",
-    "get_activation",
+    "TanhGaussianActor",
+    "log_one_minus_tanh_sq",
+    "tanh_gaussian_log_prob",
+    "tanh_gaussian_sample",
 ]

@@ -38,7 +38,7 @@ from purerl.core.returns import gae
 from purerl.core.rollout import env_step, episode_metrics, reset_envs
 from purerl.envs import wrappers as w
 from purerl.nets import ACTIVATIONS
-from purerl.nets.planning import PolicyValueNet
+from purerl.nets.policy_value import PolicyValueNet
 from purerl.planning.control import Controller
 from purerl.planning.models import Model, true_model
 from purerl.types import Agent, PRNGKey

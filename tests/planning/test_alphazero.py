@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import purerl
-from purerl.nets.planning import PolicyValueNet
+from purerl.nets.policy_value import PolicyValueNet
 from purerl.planning import mcts
 
 SMALL = mcts.Config(
