@@ -166,8 +166,9 @@ def make_deterministic_agent(
     action_dim = envs.action_dim(env, env_params)
     action_shape = envs.action_shape(env, env_params)
     hidden = tuple(config.hidden_sizes)
-    actor = DeterministicActor(action_dim, hidden, config.activation, obs_ndim)
-    critic = ContinuousQEnsemble(num_critics, hidden, config.activation, obs_ndim)
+    goal = dict(input_fn=envs.network_input)  # goal-conditioned dict observations (HER)
+    actor = DeterministicActor(action_dim, hidden, config.activation, obs_ndim, **goal)
+    critic = ContinuousQEnsemble(num_critics, hidden, config.activation, obs_ndim, **goal)
     actor_tx = optax.adam(config.actor_learning_rate)
     critic_tx = optax.adam(config.critic_learning_rate)
     if buffer is None:

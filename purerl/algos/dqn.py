@@ -228,6 +228,7 @@ def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
         config.activation,
         obs_ndim=len(envs.obs_shape(env, env_params)),
         dueling=config.dueling,
+        input_fn=envs.network_input,
     )
 
     def loss_fn(params, target_params, batch):

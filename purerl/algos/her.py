@@ -1,11 +1,13 @@
 """Hindsight Experience Replay, HER (Andrychowicz et al. 2017), over any off-policy learner.
 
-`her.make(env, env_params, base, base_config, config)` builds `base` (one of
-`purerl.algos.dqn`, `ddpg`, `td3`, `sac`) on a goal-conditioned env (`purerl.envs.GoalEnv`:
+`her.make(env, env_params, base, base_config, config)` builds `base` (an off-policy
+algorithm module whose `make` takes a replay `buffer`: `purerl.algos.dqn`, `ddpg`, `td3`,
+`sac`) on a goal-conditioned env (`purerl.envs.GoalEnv`:
 dict observations `observation / achieved_goal / desired_goal`, a vectorised
 `compute_reward`) with its uniform replay buffer swapped for HER's episode buffer
 (`purerl.core.her_buffer`). Every other part of the base algorithm is unchanged: its
-networks see `concat(observation, desired_goal)`, its losses read the sampled minibatch.
+networks see `concat(observation, desired_goal)` (`purerl.envs.network_input`, their
+`input_fn`), its losses read the sampled minibatch.
 
 At each sample (inside jit), a stored transition `(s_t, a_t, r_t, s_{t+1}, g)` has its goal
 replaced with probability `1 - 1/(1+k)` by a goal achieved in hindsight (strategy `future`:
@@ -25,7 +27,7 @@ The train `State` is the base algorithm's (its `buffer_state` an `EpisodeBufferS
 from __future__ import annotations
 
 import dataclasses
-import types
+import inspect
 from typing import Any
 
 import jax
@@ -35,9 +37,12 @@ from purerl.core import validation as V
 from purerl.core.her_buffer import STRATEGIES, make_her_buffer, relabel_probability
 from purerl.types import Agent
 
-__all__ = ["BASES", "Config", "State", "make", "relabel_probability"]
+__all__ = ["BASES", "REPLAY_FIELDS", "Config", "State", "make", "relabel_probability"]
 
+# The bases HER is tested with; any off-policy module with the same interface works
+# (`_check_base`): a Config with REPLAY_FIELDS and `make(..., buffer=)`.
 BASES = ("dqn", "ddpg", "td3", "sac")
+REPLAY_FIELDS = ("num_envs", "buffer_size", "batch_size")
 State = Any  # the base algorithm's State (e.g. `dqn.State`)
 
 
@@ -89,19 +94,37 @@ class Config:
         return relabel_probability(self.k)
 
 
-def _base_name(base) -> str:
-    name = getattr(base, "__name__", "") if isinstance(base, types.ModuleType) else ""
-    short = name.rsplit(".", 1)[-1]
-    if not name.startswith("purerl.algos.") or short not in BASES:
+def _check_base(base, base_config) -> str:
+    """The short name of `base` after checking (by duck typing) that it is an off-policy
+    algorithm HER can drive: a `make(env, env_params, config, *, buffer=None)` that takes
+    a replay buffer, and a `Config` whose instance `base_config` is, with the replay
+    fields HER reads (`REPLAY_FIELDS`)."""
+    name = getattr(base, "__name__", type(base).__name__).rsplit(".", 1)[-1]
+    try:
+        takes_buffer = "buffer" in inspect.signature(base.make).parameters
+    except (AttributeError, TypeError, ValueError):  # no make / not callable / no signature
+        takes_buffer = False
+    config_cls = getattr(base, "Config", None)
+    if not takes_buffer or not isinstance(config_cls, type):
         raise ValueError(
-            f"her.make: base must be one of the modules purerl.algos.{{{', '.join(BASES)}}}, "
-            f"got {base!r}"
+            f"her.make: base must be one of purerl's off-policy algorithm modules "
+            f"({', '.join(BASES)}, ...) or any module with a Config class and "
+            f"make(env, env_params, config, *, buffer=None); {name!r} has no "
+            f"{'Config' if takes_buffer else 'make(..., buffer=...)'}"
         )
-    return short
+    if not isinstance(base_config, config_cls):
+        raise ValueError(
+            f"her.make: base_config must be a {name}.Config, got {type(base_config).__name__}"
+        )
+    missing = [f for f in REPLAY_FIELDS if not hasattr(base_config, f)]
+    if missing:
+        raise ValueError(f"her.make: {name}.Config lacks the replay fields {missing}")
+    return name
 
 
 def make(env, env_params, base, base_config, config: Config = Config()) -> Agent:
-    """Build `base` (a module: `purerl.algos.dqn`, `ddpg`, `td3` or `sac`) with HER.
+    """Build `base` (an off-policy algorithm module, e.g. `purerl.algos.dqn`, `ddpg`, `td3`
+    or `sac`) with HER.
 
     Args:
       env, env_params: a goal-conditioned env from `purerl.make_env` (e.g. `BitFlip-v0`).
@@ -114,16 +137,13 @@ def make(env, env_params, base, base_config, config: Config = Config()) -> Agent
       add `success_rate` (`Agent.config` is `base_config`, which fixes the budget).
 
     Raises:
-      ValueError: an unknown base, a config of the wrong type, a non-goal env or one
-        without an int `max_steps_in_episode` time limit.
+      ValueError: a base without `make(..., buffer=)` or the replay Config fields, a
+        config of the wrong type, a non-goal env or one without an int
+        `max_steps_in_episode` time limit.
     """
-    name = _base_name(base)
+    _check_base(base, base_config)
     if not isinstance(config, Config):
         raise ValueError(f"her.make expects a her.Config, got {type(config).__name__}")
-    if not isinstance(base_config, base.Config):
-        raise ValueError(
-            f"her.make: base_config must be a {name}.Config, got {type(base_config).__name__}"
-        )
     obs, _ = jax.eval_shape(lambda k: env.reset(k, env_params), jax.random.key(0))
     if not (envs.is_goal_env(env) and envs.is_goal_obs(obs)):
         raise ValueError(

@@ -24,7 +24,8 @@ expectations over `pi(.|s)` are computed exactly, and the default target entropy
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -50,10 +51,13 @@ from purerl.types import Agent
 
 __all__ = [
     "Config",
+    "Head",
     "State",
     "actor_loss",
     "alpha_loss",
+    "continuous_head",
     "critic_loss",
+    "discrete_head",
     "discrete_soft_value",
     "make",
     "soft_q_targets",
@@ -147,6 +151,114 @@ def alpha_loss(log_alpha, log_prob, target_entropy):
     return -jnp.mean(log_alpha * jax.lax.stop_gradient(log_prob + target_entropy))
 
 
+# ------------------------------------------------------------------- the heads
+class Head(NamedTuple):
+    """What differs between continuous and discrete SAC, chosen once in `make`."""
+
+    actor: Any  # the policy network (a flax module)
+    critic: Any  # the critic ensemble (a flax module)
+    default_target_entropy: float
+    init_critic: Callable  # (key, obs [1, ...]) -> critic params
+    explore: Callable  # (actor_params, obs, key) -> action: a sample of pi(.|s)
+    q_values: Callable  # (critic_params, obs [N], action [N]) -> Q [K, N]
+    target: Callable  # (actor_params, target_critic_params, batch, key, alpha) -> y [N]
+    pi_loss: Callable  # (actor_params, critic_params, obs, key, alpha) -> (loss, entropy [N])
+    act: Callable  # (actor_params, obs) -> the evaluation action
+
+
+def continuous_head(env, env_params, config, obs_ndim: int, **net_kwargs) -> Head:
+    """Tanh-squashed Gaussian actor, `Q(s, a)` critics; expectations over `pi` by one
+    reparameterised sample."""
+    action_shape = envs.action_shape(env, env_params)
+    action_dim = envs.action_dim(env, env_params)
+    hidden, act_fn = tuple(config.hidden_sizes), config.activation
+    actor = TanhGaussianActor(action_dim, hidden, act_fn, obs_ndim, **net_kwargs)
+    critic = ContinuousQEnsemble(config.num_critics, hidden, act_fn, obs_ndim, **net_kwargs)
+
+    def sample(params, obs, key):
+        """`(action [..., *action_shape], log_prob [...])`."""
+        mean, log_std = actor.apply(params, obs)
+        a, log_prob = tanh_gaussian_sample(key, mean, log_std)
+        return a.reshape(a.shape[:-1] + action_shape), log_prob
+
+    def q_values(params, obs, action):
+        return critic.apply(params, obs, action.reshape(action.shape[:1] + (-1,)))
+
+    def target(actor_params, target_critic_params, batch, key, alpha):
+        a_next, logp_next = sample(actor_params, batch["next_obs"], key)
+        q_next = q_values(target_critic_params, batch["next_obs"], a_next)
+        r, term = batch["reward"], batch["terminated"]
+        return soft_q_targets(r, term, q_next, logp_next, alpha, config.gamma)
+
+    def pi_loss(actor_params, critic_params, obs, key, alpha):
+        a, log_prob = sample(actor_params, obs, key)
+        q = jnp.min(q_values(critic_params, obs, a), axis=0)
+        return actor_loss(log_prob, q, alpha), -log_prob
+
+    def act(params, obs):
+        mean, _ = actor.apply(params, obs)
+        return jnp.tanh(mean).reshape(mean.shape[:-1] + action_shape)
+
+    return Head(
+        actor=actor,
+        critic=critic,
+        default_target_entropy=-float(action_dim),
+        init_critic=lambda key, obs: critic.init(key, obs, jnp.zeros((1, action_dim))),
+        explore=lambda params, obs, key: sample(params, obs, key)[0],
+        q_values=q_values,
+        target=target,
+        pi_loss=pi_loss,
+        act=act,
+    )
+
+
+def discrete_head(env, env_params, config, obs_ndim: int, **net_kwargs) -> Head:
+    """Categorical actor, `Q(s, .)` critics over all actions; expectations over `pi`
+    computed exactly (Christodoulou 2019)."""
+    n = envs.num_actions(env, env_params)
+    hidden, act_fn = tuple(config.hidden_sizes), config.activation
+    actor = DiscreteActor(n, hidden, act_fn, obs_ndim, **net_kwargs)
+    critic = DiscreteQEnsemble(n, config.num_critics, hidden, act_fn, obs_ndim, **net_kwargs)
+
+    def explore(params, obs, key):
+        return jax.random.categorical(key, actor.apply(params, obs)).astype(jnp.int32)
+
+    def q_values(params, obs, action):
+        q = critic.apply(params, obs)  # [K, N, A]
+        idx = jnp.broadcast_to(action.astype(jnp.int32)[None, :, None], q.shape[:-1] + (1,))
+        return jnp.take_along_axis(q, idx, axis=-1)[..., 0]
+
+    def target(actor_params, target_critic_params, batch, key, alpha):
+        logits = actor.apply(actor_params, batch["next_obs"])
+        q_next = jnp.min(critic.apply(target_critic_params, batch["next_obs"]), axis=0)
+        v_next = discrete_soft_value(logits, q_next, alpha)
+        return jax.lax.stop_gradient(
+            td_target(batch["reward"], v_next, batch["terminated"], config.gamma)
+        )
+
+    def pi_loss(actor_params, critic_params, obs, key, alpha):
+        log_pi = jax.nn.log_softmax(actor.apply(actor_params, obs), axis=-1)
+        q = jnp.min(critic.apply(critic_params, obs), axis=0)
+        pi = jnp.exp(log_pi)
+        loss = jnp.mean(jnp.sum(pi * (alpha * log_pi - q), axis=-1))
+        return loss, -jnp.sum(pi * log_pi, axis=-1)
+
+    def act(params, obs):
+        return jnp.argmax(actor.apply(params, obs), axis=-1).astype(jnp.int32)
+
+    return Head(
+        actor=actor,
+        critic=critic,
+        default_target_entropy=config.target_entropy_scale * float(np.log(n)),
+        init_critic=critic.init,
+        explore=explore,
+        q_values=q_values,
+        target=target,
+        pi_loss=pi_loss,
+        act=act,
+    )
+
+
 # ------------------------------------------------------------------------- make
 def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
     """Build SAC for a continuous- or discrete-action `env`. Raises ValueError on bad input.
@@ -154,49 +266,26 @@ def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
     `buffer`: a custom `ReplayBuffer` in place of the uniform one (`purerl.algos.her`)."""
     if not isinstance(config, Config):
         raise ValueError(f"sac.make expects a sac.Config, got {type(config).__name__}")
-    discrete = envs.is_discrete(env, env_params)
+    build = discrete_head if envs.is_discrete(env, env_params) else continuous_head
     obs_ndim = len(envs.obs_shape(env, env_params))
-    hidden, act_fn = tuple(config.hidden_sizes), config.activation
-    if discrete:
-        n = envs.num_actions(env, env_params)
-        actor = DiscreteActor(n, hidden, act_fn, obs_ndim)
-        critic = DiscreteQEnsemble(n, config.num_critics, hidden, act_fn, obs_ndim)
-        default_entropy = config.target_entropy_scale * float(np.log(n))
-    else:
-        action_shape = envs.action_shape(env, env_params)
-        action_dim = envs.action_dim(env, env_params)
-        actor = TanhGaussianActor(action_dim, hidden, act_fn, obs_ndim)
-        critic = ContinuousQEnsemble(config.num_critics, hidden, act_fn, obs_ndim)
-        default_entropy = -float(action_dim)
-    target_entropy = default_entropy if config.target_entropy is None else config.target_entropy
+    # input_fn: goal-conditioned dict observations (HER) enter as concat(obs, goal)
+    head = build(env, env_params, config, obs_ndim, input_fn=envs.network_input)
+    actor = head.actor
+    target_entropy = (
+        head.default_target_entropy if config.target_entropy is None else config.target_entropy
+    )
     actor_tx = optax.adam(config.actor_learning_rate)
     critic_tx = optax.adam(config.critic_learning_rate)
     alpha_tx = optax.adam(config.alpha_learning_rate)
     if buffer is None:
         buffer = make_replay_buffer(config.buffer_size, config.batch_size)
 
-    def sample(params, obs, key):
-        """Continuous: `(action [..., *action_shape], log_prob [...])`."""
-        mean, log_std = actor.apply(params, obs)
-        a, log_prob = tanh_gaussian_sample(key, mean, log_std)
-        return a.reshape(a.shape[:-1] + action_shape), log_prob
-
-    def q_values(params, obs, action):
-        if discrete:
-            q = critic.apply(params, obs)  # [K, N, A]
-            idx = jnp.broadcast_to(action.astype(jnp.int32)[None, :, None], q.shape[:-1] + (1,))
-            return jnp.take_along_axis(q, idx, axis=-1)[..., 0]
-        return critic.apply(params, obs, action.reshape(action.shape[:1] + (-1,)))
-
     def init(key) -> State:
         k_actor, k_critic, k_rest = jax.random.split(key, 3)
         fields = offpolicy.init_fields(k_rest, env, env_params, config.num_envs, buffer)
         obs = jax.tree.map(lambda x: x[:1], fields["obs"])
         actor_params = actor.init(k_actor, obs)
-        if discrete:
-            critic_params = critic.init(k_critic, obs)
-        else:
-            critic_params = critic.init(k_critic, obs, jnp.zeros((1, action_dim)))
+        critic_params = head.init_critic(k_critic, obs)
         log_alpha = jnp.log(jnp.asarray(config.alpha, jnp.float32))
         return State(
             actor_params=actor_params,
@@ -210,42 +299,18 @@ def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
         )
 
     def policy(state, obs, key, env_steps):
-        if discrete:
-            logits = actor.apply(state.actor_params, obs)
-            return jax.random.categorical(key, logits).astype(jnp.int32)
-        return sample(state.actor_params, obs, key)[0]
+        return head.explore(state.actor_params, obs, key)
 
     def q_loss(critic_params, state, batch, key):
         alpha = jnp.exp(state.log_alpha)
-        obs, next_obs = batch["obs"], batch["next_obs"]
-        if discrete:
-            logits = actor.apply(state.actor_params, next_obs)
-            q_next = jnp.min(critic.apply(state.target_critic_params, next_obs), axis=0)
-            v_next = discrete_soft_value(logits, q_next, alpha)
-            target = jax.lax.stop_gradient(
-                td_target(batch["reward"], v_next, batch["terminated"], config.gamma)
-            )
-        else:
-            a_next, logp_next = sample(state.actor_params, next_obs, key)
-            q_next = q_values(state.target_critic_params, next_obs, a_next)
-            target = soft_q_targets(
-                batch["reward"], batch["terminated"], q_next, logp_next, alpha, config.gamma
-            )
-        q = q_values(critic_params, obs, batch["action"])
+        target = head.target(state.actor_params, state.target_critic_params, batch, key, alpha)
+        q = head.q_values(critic_params, batch["obs"], batch["action"])
         return critic_loss(q, target), q.min(axis=0).mean()
 
     def pi_loss(actor_params, state, obs, key):
         """Returns `(loss, entropy estimate)`; the entropy drives the temperature."""
         alpha = jnp.exp(state.log_alpha)
-        if discrete:
-            log_pi = jax.nn.log_softmax(actor.apply(actor_params, obs), axis=-1)
-            q = jnp.min(critic.apply(state.critic_params, obs), axis=0)
-            pi = jnp.exp(log_pi)
-            loss = jnp.mean(jnp.sum(pi * (alpha * log_pi - q), axis=-1))
-            return loss, -jnp.sum(pi * log_pi, axis=-1)
-        a, log_prob = sample(actor_params, obs, key)
-        q = jnp.min(q_values(state.critic_params, obs, a), axis=0)
-        return actor_loss(log_prob, q, alpha), -log_prob
+        return head.pi_loss(actor_params, state.critic_params, obs, key, alpha)
 
     def learn(state, batch, key):
         k_critic, k_actor = jax.random.split(key)
@@ -299,9 +364,6 @@ def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
     )
 
     def act(state: State, obs, key):
-        if discrete:
-            return jnp.argmax(actor.apply(state.actor_params, obs), axis=-1).astype(jnp.int32)
-        mean, _ = actor.apply(state.actor_params, obs)
-        return jnp.tanh(mean).reshape(mean.shape[:-1] + action_shape)
+        return head.act(state.actor_params, obs)
 
     return Agent(init, update, act, config.num_updates, env, env_params, config)

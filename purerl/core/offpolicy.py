@@ -41,8 +41,6 @@ LearnStep = Callable[[Any, dict, PRNGKey], tuple[Any, Metrics]]
 # end_phase(state, env_steps_before, env_steps_after) -> state
 PhaseHook = Callable[[Any, jax.Array, jax.Array], Any]
 
-MANAGED_FIELDS = ("buffer_state", "env_state", "obs", "key", "step")
-
 
 class ReplayConfig:
     """Mixin of the replay-loop properties shared by every off-policy `Config` (which must
@@ -161,7 +159,6 @@ def make_update(
     policy: ExplorationPolicy,
     learn: LearnStep,
     end_phase: PhaseHook | None = None,
-    random_before_learning: bool = True,
 ) -> Callable[[Any], tuple[Any, Metrics]]:
     """Build the shared off-policy `update(state) -> (state, metrics)`.
 
@@ -179,7 +176,6 @@ def make_update(
         through the scan); it returns its updated learner fields in the same structure.
       end_phase: optional `(state, env_steps_before, env_steps_after) -> state`, run once
         after the gradient steps of each learning update (e.g. a periodic target update).
-      random_before_learning: act uniformly at random before `learning_starts`.
     """
     per_update = num_envs * train_frequency
     T, B = train_frequency, num_envs
@@ -199,10 +195,8 @@ def make_update(
 
         def act(obs, k):
             action = policy(state, obs, k, env_steps)
-            if random_before_learning:
-                k_rand = jax.random.fold_in(k, 1)
-                random = random_policy(obs, k_rand)
-                action = jnp.where(learning, action, jnp.asarray(random, action.dtype))
+            random = random_policy(obs, jax.random.fold_in(k, 1))
+            action = jnp.where(learning, action, jnp.asarray(random, action.dtype))
             return action, {}
 
         env_state, obs, traj = rollout(k_roll, env, env_params, act, state.env_state, state.obs, T)
@@ -255,7 +249,6 @@ def make_update(
 
 
 __all__ = [
-    "MANAGED_FIELDS",
     "ReplayConfig",
     "crossed",
     "init_fields",

@@ -1,6 +1,15 @@
 """Environments: `make_env` over gymnax (or your own envs) and pure wrappers."""
 
-from purerl.envs.core import (
+from purerl.envs.goal import (
+    BitFlip,
+    FlattenGoal,
+    GoalEnv,
+    PointReach,
+    is_goal_env,
+    is_goal_obs,
+    network_input,
+)
+from purerl.envs.make import (
     REGISTRY,
     action_dim,
     action_shape,
@@ -11,14 +20,6 @@ from purerl.envs.core import (
     obs_shape,
     register,
     registered_envs,
-)
-from purerl.envs.goal import (
-    BitFlip,
-    GoalEnv,
-    PointReach,
-    is_goal_env,
-    is_goal_obs,
-    network_input,
 )
 from purerl.envs.wrappers import (
     EpisodeStatistics,
@@ -32,6 +33,7 @@ from purerl.envs.wrappers import (
 __all__ = [
     "REGISTRY",
     "BitFlip",
+    "FlattenGoal",
     "GoalEnv",
     "PointReach",
     "is_goal_env",

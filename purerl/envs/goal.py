@@ -9,9 +9,11 @@ The protocol (`GoalEnv`, a gymnax `Environment`):
   reward of a transition for a substituted goal;
 - `goal_reached(achieved_goal, desired_goal, params)` (same shapes, bool): reaching the
   goal terminates the episode (`terminated`); the time limit truncates it;
-- networks take `network_input(obs) = concat(observation, desired_goal)`
-  (`purerl.nets` applies it to dict observations, `purerl.envs.obs_shape` reports its
-  shape).
+- networks take `network_input(obs) = concat(observation, desired_goal)`: the off-policy
+  algorithms (the bases of `purerl.algos.her`, whose replay buffer relabels the goals of
+  stored dicts) give it to their networks as `input_fn`; `FlattenGoal` flattens the
+  observations of the env itself for any other algorithm; `purerl.envs.obs_shape` reports
+  its shape.
 
 Envs (registered with `purerl.make_env`):
 
@@ -30,6 +32,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 from gymnax.environments import environment, spaces
+
+from purerl.envs.wrappers import Wrapper
 
 GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
 
@@ -54,6 +58,30 @@ def is_goal_env(env) -> bool:
     return callable(getattr(env, "compute_reward", None)) and callable(
         getattr(env, "goal_reached", None)
     )
+
+
+class FlattenGoal(Wrapper):
+    """Observations `network_input(obs) = concat(observation, desired_goal)`, plain arrays
+    `[d_obs + d_goal]` (also `info["final_observation"]`), for algorithms that take array
+    observations. The goal protocol (`compute_reward`, `goal_reached`) is forwarded, but the
+    achieved goal is gone, so HER takes the unflattened env (its buffer relabels goals)."""
+
+    def reset(self, key, params=None):
+        obs, state = self._env.reset(key, params)
+        return network_input(obs), state
+
+    def step(self, key, state, action, params=None):
+        obs, state, reward, terminated, truncated, info = self._env.step(key, state, action, params)
+        info = {**info, "final_observation": network_input(info["final_observation"])}
+        return network_input(obs), state, reward, terminated, truncated, info
+
+    def observation_space(self, params=None):
+        inner = self._env.observation_space(params).spaces
+        parts = [inner["observation"], inner["desired_goal"]]
+        bound = lambda b, s: jnp.broadcast_to(jnp.asarray(b, jnp.float32), s.shape).ravel()
+        low = jnp.concatenate([bound(s.low, s) for s in parts])
+        high = jnp.concatenate([bound(s.high, s) for s in parts])
+        return spaces.Box(low, high, low.shape, jnp.float32)
 
 
 class GoalEnv(environment.Environment):
@@ -243,6 +271,7 @@ def make_point_reach():
 __all__ = [
     "GOAL_KEYS",
     "BitFlip",
+    "FlattenGoal",
     "BitFlipParams",
     "BitFlipState",
     "GoalEnv",

@@ -5,7 +5,7 @@ The discriminator has the special form
   D(s, a, s') = exp f(s, a, s') / (exp f(s, a, s') + pi(a|s)),  logit D = f - log pi(a|s),
   f(s, a, s') = g(s) + gamma (1 - terminated) h(s') - h(s),
 
-with a state-only reward `g` and a shaping potential `h` (`purerl.nets.imitation
+with a state-only reward `g` and a shaping potential `h` (`purerl.nets.discriminators
 .ShapedReward`). It is trained by logistic regression of demo transitions (label 1)
 against the current policy's (label 0), `log pi` being the current policy's log-density of
 each action (held fixed in the discriminator's loss). The policy is trained by purerl's PPO
@@ -41,7 +41,7 @@ from purerl.imitation import discriminator as disc
 from purerl.imitation import gail
 from purerl.imitation.demos import Demos
 from purerl.imitation.gail import State, check_make, disc_optimizer
-from purerl.nets.imitation import ShapedReward
+from purerl.nets.discriminators import ShapedReward
 from purerl.types import Agent
 
 __all__ = ["Config", "State", "make", "reward", "reward_net"]

@@ -23,7 +23,7 @@ import optax
 from flax import struct
 
 from purerl.core import validation as V
-from purerl.imitation.demos import Demos, check_demos, flatten
+from purerl.imitation.demos import Demos, check_demos, flatten_episodes
 from purerl.imitation.policy import Policy, PolicyConfig, bc_loss, l2_penalty, sgd_step
 from purerl.types import Agent
 
@@ -58,7 +58,7 @@ class State:
 
 def dataset(demos: Demos) -> dict[str, jax.Array]:
     """The valid `(obs, action)` pairs of `demos`: `{"obs": [M, ...], "action": [M, ...]}`."""
-    flat = flatten(demos)
+    flat = flatten_episodes(demos)
     return {"obs": jnp.asarray(flat.obs), "action": jnp.asarray(flat.action)}
 
 

@@ -36,7 +36,7 @@ from purerl import envs
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
 from purerl.core.rollout import episode_metrics, reset_envs, rollout
-from purerl.imitation.demos import Demos, check_demos, flatten
+from purerl.imitation.demos import Demos, check_demos, flatten_episodes
 from purerl.imitation.policy import Policy, PolicyConfig, sgd_step
 from purerl.types import Agent
 
@@ -167,7 +167,7 @@ def make(
     data0 = None
     if demos is not None:
         check_demos(demos, "dagger.make", env, env_params)
-        flat = flatten(demos)
+        flat = flatten_episodes(demos)
         data0 = {"obs": jnp.asarray(flat.obs), "action": jnp.asarray(flat.action)}
         first = 1
     M0 = 0 if data0 is None else int(data0["obs"].shape[0])

@@ -43,7 +43,7 @@ class Demos(NamedTuple):
         `[T, N, *obs_shape]`.
       mask: True on the steps of the episode, False after it ended, `[T, N]` bool.
 
-    `flatten(demos)` gives the valid steps as `[M, ...]` leaves (same type, no time axis).
+    `flatten_episodes(demos)` gives the valid steps as `[M, ...]` leaves (same type, no time axis).
     """
 
     obs: Array
@@ -119,7 +119,7 @@ def collect_demos(
     )
 
 
-def episode_returns(demos: Demos) -> Array:
+def demo_returns(demos: Demos) -> Array:
     """Undiscounted return of each episode, `[N]`."""
     return jnp.sum(jnp.where(demos.mask, demos.reward, 0.0), axis=0)
 
@@ -139,13 +139,15 @@ def select(demos: Demos, episodes) -> Demos:
     return Demos(*(x[:, idx] for x in demos))
 
 
-def flatten(demos: Demos) -> Demos:
+def flatten_episodes(demos: Demos) -> Demos:
     """The valid steps only, every leaf `[M, ...]` with `M = mask.sum()` (host-side: `M`
     depends on the data, so this is not jittable; call it once, outside `jit`)."""
     demos = jax.tree.map(np.asarray, demos)
     mask = demos.mask
     if mask.ndim != 2:
-        raise ValueError(f"flatten: expects time-major [T, N] demos, got mask shape {mask.shape}")
+        raise ValueError(
+            f"flatten_episodes: expects time-major [T, N] demos, got mask shape {mask.shape}"
+        )
     # time-major order within each episode, episodes one after another
     return Demos(*(np.swapaxes(x, 0, 1)[mask.T] for x in demos))
 

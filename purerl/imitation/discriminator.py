@@ -26,7 +26,7 @@ import optax
 
 from purerl import envs
 from purerl.core import validation as V
-from purerl.imitation.demos import Demos, flatten
+from purerl.imitation.demos import Demos, flatten_episodes
 from purerl.nets import ACTIVATIONS
 
 
@@ -114,7 +114,7 @@ def check_demos(name: str, demos: Demos, env, env_params) -> None:
 def expert_data(demos: Demos) -> dict:
     """The demos' valid steps as device arrays `[M, ...]`: obs, action, next_obs,
     terminated."""
-    flat = flatten(demos)
+    flat = flatten_episodes(demos)
     return {
         "obs": jnp.asarray(flat.obs, jnp.float32),
         "action": jnp.asarray(flat.action),

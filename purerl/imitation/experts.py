@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from purerl import envs
 from purerl.algos import ppo, sac
 from purerl.core.train import train
-from purerl.imitation.demos import collect_demos, episode_returns
+from purerl.imitation.demos import collect_demos, demo_returns
 
 EVAL_EPISODES = 64
 
@@ -56,7 +56,7 @@ def random_act_fn(env, env_params) -> Callable:
 def mean_return(act_fn, env, env_params, key, num_episodes: int = EVAL_EPISODES) -> float:
     """Mean undiscounted return of `num_episodes` fresh episodes of `act_fn`."""
     demos = jax.jit(lambda k: collect_demos(act_fn, env, env_params, k, num_episodes))(key)
-    return float(jnp.mean(episode_returns(demos)))
+    return float(jnp.mean(demo_returns(demos)))
 
 
 def normalised_return(score, expert_return, random_return):

@@ -40,7 +40,7 @@ from purerl.core import onpolicy
 from purerl.core.rollout import episode_metrics
 from purerl.imitation import discriminator as disc
 from purerl.imitation.demos import Demos
-from purerl.nets.imitation import Discriminator
+from purerl.nets.discriminators import Discriminator
 from purerl.types import Agent
 
 

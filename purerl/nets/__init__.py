@@ -1,32 +1,37 @@
-"""Networks: MLP torso, policy heads (distrax), value and Q heads. Orthogonal init.
+"""Networks by concept: torsos (MLP, activations, orthogonal init), actors (policy heads,
+deterministic, tanh-Gaussian and discrete actors, `ActorCritic`), critics (value, Q,
+distributional and continuous Q networks, critic ensembles), dynamics (PETS' Gaussian MLP),
+`PolicyValueNet` (AlphaZero), discriminators (GAIL, AIRL) and a small transformer LM.
 
 All flax imports of purerl live in this package. Modules are flax linen modules: their
 parameters are plain pytrees (`params = net.init(key, obs)`, `net.apply(params, obs)`).
+Networks read arrays; a structured observation (e.g. a goal-conditioned dict) enters
+through the network's `input_fn` (e.g. `purerl.envs.network_input`).
 """
 
-from purerl.nets.modules import (
-    ACTIVATIONS,
-    MLP,
+from purerl.nets.actors import (
     ActorCritic,
     CategoricalHead,
     DeterministicActor,
-    GaussianHead,
-    QNetwork,
-    ValueHead,
-    get_activation,
-)
-from purerl.nets.offpolicy import (
-    ContinuousQEnsemble,
-    ContinuousQNetwork,
     DiscreteActor,
-    DiscreteQEnsemble,
-    DistributionalQNetwork,
+    GaussianHead,
     TanhGaussianActor,
     log_one_minus_tanh_sq,
     tanh_gaussian_log_prob,
     tanh_gaussian_sample,
 )
-from purerl.nets.planning import GaussianMLP, PolicyValueNet
+from purerl.nets.critics import (
+    ContinuousQEnsemble,
+    ContinuousQNetwork,
+    DiscreteQEnsemble,
+    DistributionalQNetwork,
+    QNetwork,
+    ValueHead,
+)
+from purerl.nets.discriminators import Discriminator, ShapedReward
+from purerl.nets.dynamics import GaussianMLP, bound_penalty
+from purerl.nets.policy_value import PolicyValueNet
+from purerl.nets.torsos import ACTIVATIONS, MLP, get_activation, network_array, orthogonal
 from purerl.nets.transformer import TransformerLM
 
 __all__ = [
@@ -37,6 +42,7 @@ __all__ = [
     "ContinuousQEnsemble",
     "ContinuousQNetwork",
     "DeterministicActor",
+    "Discriminator",
     "DiscreteActor",
     "DiscreteQEnsemble",
     "DistributionalQNetwork",
@@ -44,11 +50,15 @@ __all__ = [
     "GaussianMLP",
     "PolicyValueNet",
     "QNetwork",
+    "ShapedReward",
     "TanhGaussianActor",
     "TransformerLM",
     "ValueHead",
+    "bound_penalty",
     "get_activation",
     "log_one_minus_tanh_sq",
+    "network_array",
+    "orthogonal",
     "tanh_gaussian_log_prob",
     "tanh_gaussian_sample",
 ]

@@ -22,7 +22,7 @@ from flax import struct
 from gymnax.environments import spaces
 
 from purerl.envs import wrappers as w
-from purerl.nets.planning import GaussianMLP, bound_penalty
+from purerl.nets.dynamics import GaussianMLP, bound_penalty
 from purerl.types import PRNGKey
 
 # ------------------------------------------------------------------------- true model

@@ -1,7 +1,7 @@
 """RLHF on a synthetic, exactly measurable task: a teacher language and a preference oracle
 (`tasks`), a small causal transformer LM (`lm`), supervised fine-tuning (`sft`), a
 Bradley-Terry reward model (`reward_model`), and fine-tuning by token-level PPO (`ppo`),
-REINFORCE (`reinforce`), DPO (`dpo`) and best-of-n sampling (`best_of_n`); `rollout` holds
+REINFORCE (`reinforce`), DPO (`dpo`) and best-of-n sampling (`best_of_n`); `sampling` holds
 what they share (sampling, KL and reward measurements), `pipeline` runs the whole study
 (`scripts/rlhf.py`) and `report` writes its table and plots.
 
@@ -18,7 +18,7 @@ from purerl.rlhf import (
     reinforce,
     report,
     reward_model,
-    rollout,
+    sampling,
     sft,
     tasks,
 )
@@ -32,7 +32,7 @@ __all__ = [
     "reinforce",
     "report",
     "reward_model",
-    "rollout",
+    "sampling",
     "sft",
     "tasks",
 ]

@@ -13,7 +13,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from purerl.rlhf import rollout, tasks
+from purerl.rlhf import sampling, tasks
 from purerl.rlhf.lm import LM
 from purerl.rlhf.tasks import Task
 
@@ -31,7 +31,7 @@ def select(scores: jax.Array, candidates: jax.Array) -> jax.Array:
 
 
 def candidates(
-    task: Task, lm: LM, params, reward_fn: rollout.RewardFn, key, num_prompts: int, n: int
+    task: Task, lm: LM, params, reward_fn: sampling.RewardFn, key, num_prompts: int, n: int
 ) -> tuple[jax.Array, jax.Array]:
     """`num_prompts` teacher prompts with `n` responses each from `lm`, and their scores.
 
@@ -44,7 +44,7 @@ def candidates(
 
 
 def sample(
-    task: Task, lm: LM, params, reward_fn: rollout.RewardFn, key, num_prompts: int, n: int
+    task: Task, lm: LM, params, reward_fn: sampling.RewardFn, key, num_prompts: int, n: int
 ) -> jax.Array:
     """Best-of-n responses `[num_prompts, S]` to fresh teacher prompts."""
     tokens, scores = candidates(task, lm, params, reward_fn, key, num_prompts, n)
@@ -55,7 +55,7 @@ def evaluate(
     task: Task,
     lm: LM,
     params,
-    reward_fn: rollout.RewardFn,
+    reward_fn: sampling.RewardFn,
     key,
     num_prompts: int,
     ns=(1, 2, 4, 8, 16, 32),
@@ -71,7 +71,7 @@ def evaluate(
     for n in ns:
         best = select(scores[:n], tokens[:n])
         gold, proxy = tasks.gold_score(task, best), jnp.max(scores[:n], axis=0)
-        length = rollout.responses(best, task.prompt_tokens).length.astype(jnp.float32)
+        length = sampling.responses(best, task.prompt_tokens).length.astype(jnp.float32)
         se = lambda v: jnp.std(v) / jnp.sqrt(v.shape[0])
         rows.append(
             {

@@ -12,7 +12,7 @@ Mitchell (2023) for noisy labels. The implicit reward is `beta * (log pi - log r
 
 One update is one minibatch step; minibatches are drawn without replacement within each of
 `num_epochs` epochs. The reference log-probabilities of every pair are computed once, in
-`init`. Evaluate the result with `rollout.evaluate` (gold, proxy, KL) like any policy.
+`init`. Evaluate the result with `sampling.evaluate` (gold, proxy, KL) like any policy.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import optax
 
 from purerl.core import validation as V
-from purerl.rlhf import rollout
+from purerl.rlhf import sampling
 from purerl.rlhf.lm import LM
 from purerl.rlhf.reward_model import Preferences
 from purerl.rlhf.tasks import Task
@@ -74,8 +74,8 @@ def dpo_loss(logp_w, logp_l, ref_w, ref_l, beta, label_smoothing=0.0):
 
 def sequence_log_prob(lm: LM, params, tokens: jax.Array, prompt_tokens: int) -> jax.Array:
     """`log pi(y|x)` `[B]`: the sum of the response's token log-probabilities."""
-    resp = rollout.responses(tokens, prompt_tokens)
-    lp, _ = rollout.response_log_probs(lm.apply(params, tokens), tokens, prompt_tokens)
+    resp = sampling.responses(tokens, prompt_tokens)
+    lp, _ = sampling.response_log_probs(lm.apply(params, tokens), tokens, prompt_tokens)
     return jnp.sum(jnp.where(resp.mask, lp, 0.0), axis=1)
 
 

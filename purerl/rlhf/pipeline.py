@@ -26,7 +26,7 @@ import numpy as np
 
 from purerl.core.checkpoint import save
 from purerl.core.train import train
-from purerl.rlhf import best_of_n, dpo, lm, ppo, reinforce, report, rollout, sft, tasks
+from purerl.rlhf import best_of_n, dpo, lm, ppo, reinforce, report, sampling, sft, tasks
 from purerl.rlhf import reward_model as rm
 
 
@@ -163,7 +163,7 @@ def run(config: Config = Config(), out: str | None = None, quiet: bool = False) 
         params = jax.vmap(train_rm)(jnp.stack([prefs_train.label, *shuffled]))
         evals = jax.vmap(lambda p: rm.evaluate(task, model, p, prefs_test))(params)
         # reward normalisation on reference samples: mean 0, std 1 (RMs and oracle alike)
-        ref_toks = rollout.sample(task, model, ref, k_norm, 2048).tokens
+        ref_toks = sampling.sample(task, model, ref, k_norm, 2048).tokens
         norms = jax.vmap(lambda p: rm.normalization(model, p, ref_toks, P))(params)
         gold = tasks.gold_score(task, ref_toks)
         return prefs_train, params, evals, norms, (jnp.mean(gold), jnp.std(gold))
@@ -183,7 +183,7 @@ def run(config: Config = Config(), out: str | None = None, quiet: bool = False) 
         )
     )
 
-    evaluate = lambda params: rollout.evaluate(
+    evaluate = lambda params: sampling.evaluate(
         task, model, params, ref, proxy_fn, k["eval"], c.eval_prompts
     )
     sft_eval = jax.jit(evaluate)(ref)

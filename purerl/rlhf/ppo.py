@@ -36,7 +36,7 @@ import optax
 from purerl.algos.ppo import approx_kl, clip_policy_loss, value_loss
 from purerl.core import validation as V
 from purerl.core.returns import gae
-from purerl.rlhf import rollout, tasks
+from purerl.rlhf import sampling, tasks
 from purerl.rlhf.lm import LM, with_features
 from purerl.rlhf.tasks import Task
 from purerl.types import Agent
@@ -125,7 +125,7 @@ def make(
     task: Task,
     lm: LM,
     ref_params,
-    reward_fn: rollout.RewardFn,
+    reward_fn: sampling.RewardFn,
     config: Config = Config(),
     init_params=None,
 ) -> Agent:
@@ -145,7 +145,7 @@ def make(
     def policy_value(params, tokens):
         logits, h = fwd(params["lm"], tokens)
         v = h[:, P - 1 : -1] @ params["value"]["w"] + params["value"]["b"]
-        lp, lp_all = rollout.response_log_probs(logits, tokens, P)
+        lp, lp_all = sampling.response_log_probs(logits, tokens, P)
         return lp, lp_all, v
 
     def init(key) -> State:
@@ -177,7 +177,7 @@ def make(
             "loss/value": v_loss,
             "clip_fraction": clip_frac * scale,
             "approx_kl": approx_kl(lp_m, old_lp) * scale,
-            "policy_entropy": rollout.masked_mean(entropy, m),
+            "policy_entropy": sampling.masked_mean(entropy, m),
         }
         return pg + config.vf_coef * v_loss, aux
 
@@ -186,9 +186,9 @@ def make(
     def update(state: State):
         key, k_sample, k_learn = jax.random.split(state.key, 3)
         params = state.params
-        resp = rollout.sample(task, lm, params["lm"], k_sample, B)
+        resp = sampling.sample(task, lm, params["lm"], k_sample, B)
         lp, lp_all, v = policy_value(params, resp.tokens)
-        ref_lp, ref_lp_all = rollout.response_log_probs(
+        ref_lp, ref_lp_all = sampling.response_log_probs(
             lm.apply(ref_params, resp.tokens), resp.tokens, P
         )
         score = reward_fn(resp.tokens)
@@ -197,7 +197,7 @@ def make(
         r_t = token_rewards(score, kl_t, resp.last, state.kl_coef)
         adv, ret = token_advantages(r_t, v, m, resp.last, config.gamma, config.gae_lambda)
         if config.whiten_advantages:
-            adv = rollout.masked_whiten(adv, m)
+            adv = sampling.masked_whiten(adv, m)
         batch = {
             "tokens": resp.tokens,
             "mask": m,
@@ -223,7 +223,7 @@ def make(
         (new_params, opt_state), aux = jax.lax.scan(
             epoch, (params, state.opt_state), jax.random.split(k_learn, config.num_epochs)
         )
-        stats = rollout.sequence_stats(task, resp, lp, lp_all, ref_lp, ref_lp_all)
+        stats = sampling.sequence_stats(task, resp, lp, lp_all, ref_lp, ref_lp_all)
         kl = jnp.mean(stats["kl/k1"])
         adapted = adaptive_kl_coef(state.kl_coef, kl, config.target_kl, B, config.horizon)
         kl_coef = jnp.where(config.adaptive_kl, adapted, state.kl_coef)

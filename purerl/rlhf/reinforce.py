@@ -28,7 +28,7 @@ import optax
 
 from purerl.algos.ppo import normalize
 from purerl.core import validation as V
-from purerl.rlhf import rollout, tasks
+from purerl.rlhf import sampling, tasks
 from purerl.rlhf.lm import LM, with_features
 from purerl.rlhf.ppo import adaptive_kl_coef, init_value_head
 from purerl.rlhf.tasks import Task
@@ -85,7 +85,7 @@ def make(
     task: Task,
     lm: LM,
     ref_params,
-    reward_fn: rollout.RewardFn,
+    reward_fn: sampling.RewardFn,
     config: Config = Config(),
     init_params=None,
 ) -> Agent:
@@ -113,7 +113,7 @@ def make(
 
     def loss_fn(params, resp, ref_lp, score, kl_coef):
         logits, h = fwd(params["lm"], resp.tokens)
-        lp, lp_all = rollout.response_log_probs(logits, resp.tokens, P)
+        lp, lp_all = sampling.response_log_probs(logits, resp.tokens, P)
         seq_lp = jnp.sum(jnp.where(resp.mask, lp, 0.0), axis=1)
         kl = jax.lax.stop_gradient(jnp.sum(jnp.where(resp.mask, lp - ref_lp, 0.0), axis=1))
         returns = score - kl_coef * kl
@@ -133,8 +133,8 @@ def make(
 
     def update(state: State):
         key, k_sample = jax.random.split(state.key)
-        resp = rollout.sample(task, lm, state.params["lm"], k_sample, B)
-        ref_lp, ref_lp_all = rollout.response_log_probs(
+        resp = sampling.sample(task, lm, state.params["lm"], k_sample, B)
+        ref_lp, ref_lp_all = sampling.response_log_probs(
             lm.apply(ref_params, resp.tokens), resp.tokens, P
         )
         score = reward_fn(resp.tokens)
@@ -142,7 +142,7 @@ def make(
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         lp, lp_all = aux.pop("lp"), aux.pop("lp_all")
-        stats = rollout.sequence_stats(task, resp, lp, lp_all, ref_lp, ref_lp_all)
+        stats = sampling.sequence_stats(task, resp, lp, lp_all, ref_lp, ref_lp_all)
         kl = jnp.mean(stats["kl/k1"])
         adapted = adaptive_kl_coef(state.kl_coef, kl, config.target_kl, B, config.horizon)
         kl_coef = jnp.where(config.adaptive_kl, adapted, state.kl_coef)

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import optax
 
 from purerl.core import validation as V
-from purerl.rlhf import rollout, tasks
+from purerl.rlhf import sampling, tasks
 from purerl.rlhf.lm import LM
 from purerl.rlhf.tasks import Task
 from purerl.types import Agent
@@ -88,8 +88,8 @@ def init(key, trunk_params, feature_dim: int) -> dict:
 def score(lm: LM, params, tokens: jax.Array, prompt_tokens: int) -> jax.Array:
     """Unnormalised scores `[B]` of the responses in `tokens [B, S]`."""
     h = lm.features(params["trunk"], tokens)
-    resp = rollout.responses(tokens, prompt_tokens)
-    f = rollout.last_token_features(h, resp, prompt_tokens)
+    resp = sampling.responses(tokens, prompt_tokens)
+    f = sampling.last_token_features(h, resp, prompt_tokens)
     return f @ params["head"]["w"] + params["head"]["b"]
 
 
@@ -104,12 +104,12 @@ def normalization(lm: LM, params, tokens: jax.Array, prompt_tokens: int):
     return jnp.mean(s), jnp.std(s) + 1e-6
 
 
-def reward_fn(lm: LM, params, prompt_tokens: int, mean=0.0, std=1.0) -> rollout.RewardFn:
+def reward_fn(lm: LM, params, prompt_tokens: int, mean=0.0, std=1.0) -> sampling.RewardFn:
     """`tokens -> (score - mean) / std`: the reward the policy is trained on."""
     return lambda tokens: (score(lm, params, tokens, prompt_tokens) - mean) / std
 
 
-def gold_reward_fn(task: Task, mean=0.0, std=1.0) -> rollout.RewardFn:
+def gold_reward_fn(task: Task, mean=0.0, std=1.0) -> sampling.RewardFn:
     """The oracle as a reward, normalised like a reward model (for the PPO-on-oracle run)."""
     return lambda tokens: (tasks.gold_score(task, tokens) - mean) / std
 

@@ -159,11 +159,11 @@ def test_networks_take_concat_of_observation_and_desired_goal():
     obs, _ = reset_envs(jax.random.key(0), env, params, 3)
     flat = np.concatenate([obs["observation"], obs["desired_goal"]], axis=-1)
     other = {**obs, "achieved_goal": obs["achieved_goal"] + 5.0}  # not a network input
-    q = QNetwork(4, (8,))
+    q = QNetwork(4, (8,), input_fn=envs.network_input)
     p = q.init(jax.random.key(1), obs)
     np.testing.assert_allclose(q.apply(p, obs), q.apply(p, flat), rtol=1e-6)
     np.testing.assert_allclose(q.apply(p, other), q.apply(p, flat), rtol=1e-6)
-    c = ContinuousQNetwork((8,))
+    c = ContinuousQNetwork((8,), input_fn=envs.network_input)
     a = jnp.ones((3, 2))
     p = c.init(jax.random.key(1), obs, a)
     np.testing.assert_allclose(c.apply(p, other, a), c.apply(p, flat, a), rtol=1e-6)
@@ -171,3 +171,34 @@ def test_networks_take_concat_of_observation_and_desired_goal():
     assert not np.allclose(
         q.apply(q.init(jax.random.key(1), obs), moved), q.apply(q.init(jax.random.key(1), obs), obs)
     )
+    with pytest.raises(ValueError, match="FlattenGoal"):  # no input_fn: a clear error
+        QNetwork(4, (8,)).init(jax.random.key(1), obs)
+
+
+@pytest.mark.parametrize("env_id", ["BitFlip-v0", "PointReach-v0"])
+def test_flatten_goal_wrapper(env_id):
+    env, params = purerl.make_env(env_id)
+    flat_env = envs.FlattenGoal(env)
+    key = jax.random.key(3)
+    obs, state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key, 4), params)
+    fobs, fstate = jax.vmap(flat_env.reset, in_axes=(0, None))(jax.random.split(key, 4), params)
+    np.testing.assert_array_equal(fobs, envs.network_input(obs))
+    assert fobs.shape[1:] == envs.obs_shape(flat_env, params) == envs.obs_shape(env, params)
+    space = flat_env.observation_space(params)
+    assert space.shape == fobs.shape[1:]
+    assert bool(jax.vmap(space.contains)(fobs).all())
+    out = rollout(key, env, params, lambda o, k: _random_actions(env, params, o, k), state, obs, 20)
+    fout = rollout(
+        key, flat_env, params, lambda o, k: _random_actions(env, params, o, k), fstate, fobs, 20
+    )
+    traj, ftraj = out[2], fout[2]
+    np.testing.assert_array_equal(ftraj.obs, envs.network_input(traj.obs))
+    np.testing.assert_array_equal(ftraj.next_obs, envs.network_input(traj.next_obs))
+    np.testing.assert_array_equal(ftraj.reward, traj.reward)
+    np.testing.assert_array_equal(ftraj.terminated, traj.terminated)
+    assert not envs.is_goal_obs(fobs)
+
+
+def _random_actions(env, params, obs, key):
+    n = jax.tree.leaves(obs)[0].shape[0]
+    return jax.vmap(env.action_space(params).sample)(jax.random.split(key, n)), {}

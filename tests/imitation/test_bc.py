@@ -11,7 +11,7 @@ import pytest
 
 import purerl
 from purerl.cli.expert_cache import expert
-from purerl.imitation import bc, collect_demos, experts, flatten
+from purerl.imitation import bc, collect_demos, experts, flatten_episodes
 from purerl.imitation.policy import PolicyConfig, bc_loss, l2_penalty
 
 NUM_SEEDS = 4
@@ -117,7 +117,7 @@ def test_bc_cartpole_ten_episodes(expert_cache):
     )
     loss = np.asarray(metrics["loss"])
     assert (loss[:, -1] < 0.25 * loss[:, 0]).all(), loss[:, [0, -1]]
-    flat = flatten(demos)
+    flat = flatten_episodes(demos)
     clone = jax.vmap(lambda s: jax.vmap(lambda o: agent.act(s, o, None))(flat.obs))(states)
     match = np.mean(np.asarray(clone) == flat.action[None], axis=1)
     assert (match >= 0.95).all(), match  # the clone takes the expert's action

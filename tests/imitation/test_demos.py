@@ -78,7 +78,7 @@ def test_collect_demos_matches_loop(cartpole, policy):
         assert not np.any(np.asarray(demos.obs[L:, n]))
         assert not bool(demos.terminated[L:, n].any() | demos.truncated[L:, n].any())
     np.testing.assert_allclose(
-        D.episode_returns(demos), [sum(s[2] for s in ep) for ep in ref], rtol=1e-6
+        D.demo_returns(demos), [sum(s[2] for s in ep) for ep in ref], rtol=1e-6
     )
 
 
@@ -88,7 +88,7 @@ def test_full_time_limit_and_flatten(cartpole):
     assert demos.obs.shape == (500, 2, 4) and demos.action.shape == (500, 2)
     ends = demos.terminated | demos.truncated
     assert (np.asarray(ends.sum(0)) == 1).all()  # exactly one episode per column
-    flat = D.flatten(demos)
+    flat = D.flatten_episodes(demos)
     lengths = np.asarray(D.episode_lengths(demos))
     assert flat.obs.shape == (lengths.sum(), 4) and flat.mask.all()
     # episode 0's steps first, in time order, then episode 1's

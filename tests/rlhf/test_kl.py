@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl.rlhf import lm, rollout, tasks
+from purerl.rlhf import lm, sampling, tasks
 from purerl.rlhf.tasks import BOS, EOS, NUM_SPECIAL, PAD
 
 V, R = 6, 3  # PAD, BOS, EOS and 3 words; responses of at most 3 tokens
@@ -41,7 +41,7 @@ def test_k1_and_exact_kl_match_enumeration():
 
     @jax.jit
     def seq_log_probs(params, toks):
-        lp, _ = rollout.response_log_probs(m.apply(params, toks), toks, P)
+        lp, _ = sampling.response_log_probs(m.apply(params, toks), toks, P)
         mask = tasks.valid_mask(toks, P)
         return jnp.sum(jnp.where(mask, lp, 0.0), axis=1)
 
@@ -59,13 +59,13 @@ def test_k1_and_exact_kl_match_enumeration():
 
     n = 40_000
     sample = jax.jit(
-        lambda k: rollout.measure(
+        lambda k: sampling.measure(
             task,
             m,
             pi,
             ref,
             lambda t: jnp.zeros(t.shape[0]),
-            rollout.sample(task, m, pi, k, n),
+            sampling.sample(task, m, pi, k, n),
         )
     )
     stats = jax.tree.map(np.asarray, sample(jax.random.key(3)))
@@ -80,8 +80,8 @@ def test_k1_and_exact_kl_match_enumeration():
 def test_masked_mean_and_whiten():
     x = jnp.array([[1.0, 2.0, 100.0], [3.0, 4.0, -50.0]])
     mask = jnp.array([[True, True, False], [True, True, False]])
-    assert float(rollout.masked_mean(x, mask)) == pytest.approx(2.5)
-    w = rollout.masked_whiten(x, mask)
+    assert float(sampling.masked_mean(x, mask)) == pytest.approx(2.5)
+    w = sampling.masked_whiten(x, mask)
     valid = np.asarray(w)[np.asarray(mask)]
     np.testing.assert_allclose(valid, (np.array([1, 2, 3, 4]) - 2.5) / np.sqrt(1.25), rtol=1e-5)
     assert float(jnp.abs(w[:, 2]).max()) == 0.0

@@ -1,5 +1,4 @@
-"""Networks of model-based control: the probabilistic MLP of a PETS ensemble, and
-AlphaZero's policy/value network."""
+"""Dynamics models: one member of a probabilistic ensemble (PETS)."""
 
 from __future__ import annotations
 
@@ -8,8 +7,7 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from purerl.nets.init import orthogonal
-from purerl.nets.modules import MLP
+from purerl.nets.torsos import MLP, orthogonal
 
 
 class GaussianMLP(nn.Module):
@@ -47,31 +45,10 @@ class GaussianMLP(nn.Module):
         return mean, log_var
 
 
-class PolicyValueNet(nn.Module):
-    """AlphaZero's two-headed network: `apply(params, obs) -> (logits [..., A], value [...])`.
-
-    A shared MLP torso; both heads start near zero (orthogonal init, gain 0.01), so a fresh
-    network is a uniform prior and a zero value: a search bootstrapping from it starts from
-    the rewards it sees, not from random values.
-    """
-
-    num_actions: int
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "tanh"
-    obs_ndim: int = 1
-
-    @nn.compact
-    def __call__(self, obs):
-        h = MLP(tuple(self.hidden_sizes), self.activation, self.obs_ndim)(obs)
-        logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
-        value = nn.Dense(1, kernel_init=orthogonal(0.01))(h)[..., 0]
-        return logits, value
-
-
 def bound_penalty(params) -> jnp.ndarray:
     """`sum(max_log_var) - sum(min_log_var)` of one member's params (PETS' bound loss)."""
     p = params["params"]
     return jnp.sum(p["max_log_var"]) - jnp.sum(p["min_log_var"])
 
 
-__all__ = ["GaussianMLP", "PolicyValueNet", "bound_penalty"]
+__all__ = ["GaussianMLP", "bound_penalty"]

@@ -1,101 +1,101 @@
-"""Networks of the off-policy family: distributional Q heads (C51, QR-DQN), continuous Q
-critics and their ensembles (DDPG, TD3, SAC), the tanh-squashed Gaussian actor (SAC) and
-its numerically stable log-probability.
-"""
+"""Actors: policy heads (distrax distributions), the deterministic actor (DDPG, TD3), the
+tanh-squashed Gaussian actor and its numerically stable log-probability (SAC), discrete
+actor logits (discrete SAC), and the on-policy `ActorCritic`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import distrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from purerl.envs.goal import network_input
-from purerl.nets.init import orthogonal
-from purerl.nets.modules import MLP, QNetwork
+from purerl.nets.critics import ValueHead
+from purerl.nets.torsos import MLP, InputFn, orthogonal
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
-class DistributionalQNetwork(nn.Module):
-    """`num_outputs` numbers per action, `[..., num_actions, num_outputs]`: the logits of
-    a categorical return distribution on a fixed support (C51) or the values of quantiles
-    (QR-DQN)."""
+class CategoricalHead(nn.Module):
+    """Logits for `num_actions` choices -> `distrax.Categorical` (orthogonal init, gain 0.01)."""
 
     num_actions: int
-    num_outputs: int
+
+    @nn.compact
+    def __call__(self, h):
+        logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
+        return distrax.Categorical(logits=logits)
+
+
+class GaussianHead(nn.Module):
+    """Diagonal Gaussian: state-dependent mean, state-independent learned log-std.
+
+    Returns `distrax.MultivariateNormalDiag(mean [..., d], exp(log_std) [d])`.
+    """
+
+    action_dim: int
+    log_std_init: float = 0.0
+
+    @nn.compact
+    def __call__(self, h):
+        mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
+        log_std = self.param(
+            "log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,)
+        )
+        scale = jnp.broadcast_to(jnp.exp(log_std), mean.shape)
+        return distrax.MultivariateNormalDiag(mean, scale)
+
+
+class ActorCritic(nn.Module):
+    """Policy and value function: `apply(params, obs) -> (distribution, value)`.
+
+    `discrete=True`: categorical over `action_dim` actions; else diagonal Gaussian over
+    `action_dim` dims. Separate torsos by default (`shared_torso=False`).
+    """
+
+    action_dim: int
+    discrete: bool
     hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+    obs_ndim: int = 1
+    shared_torso: bool = False
+    log_std_init: float = 0.0
+
+    def setup(self):
+        mlp = lambda: MLP(self.hidden_sizes, self.activation, self.obs_ndim)
+        self.actor_torso = mlp()
+        self.critic_torso = self.actor_torso if self.shared_torso else mlp()
+        if self.discrete:
+            self.policy_head = CategoricalHead(self.action_dim)
+        else:
+            self.policy_head = GaussianHead(self.action_dim, self.log_std_init)
+        self.value_head = ValueHead()
+
+    def __call__(self, obs):
+        return self.policy(obs), self.value(obs)
+
+    def policy(self, obs):
+        return self.policy_head(self.actor_torso(obs))
+
+    def value(self, obs):
+        return self.value_head(self.critic_torso(obs))
+
+
+class DeterministicActor(nn.Module):
+    """Deterministic policy `tanh(MLP(obs))` in [-1, 1]^d (DDPG / TD3)."""
+
+    action_dim: int
+    hidden_sizes: Sequence[int] = (256, 256)
     activation: str = "relu"
     obs_ndim: int = 1
+    input_fn: InputFn = None
 
     @nn.compact
     def __call__(self, obs):
-        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim)(obs)
-        out = nn.Dense(self.num_actions * self.num_outputs, kernel_init=orthogonal(1.0))(h)
-        return out.reshape(out.shape[:-1] + (self.num_actions, self.num_outputs))
-
-
-class ContinuousQNetwork(nn.Module):
-    """`Q(s, a)` for continuous actions: an MLP over `[obs, action]`, output `[...]`."""
-
-    hidden_sizes: Sequence[int] = (256, 256)
-    activation: str = "relu"
-    obs_ndim: int = 1
-
-    @nn.compact
-    def __call__(self, obs, action):
-        obs = jnp.asarray(network_input(obs), jnp.float32)
-        if self.obs_ndim != 1:
-            obs = obs.reshape(obs.shape[: obs.ndim - self.obs_ndim] + (-1,))
-        x = jnp.concatenate([obs, jnp.asarray(action, jnp.float32)], axis=-1)
-        h = MLP(self.hidden_sizes, self.activation, 1)(x)
-        return nn.Dense(1, kernel_init=orthogonal(1.0))(h)[..., 0]
-
-
-class ContinuousQEnsemble(nn.Module):
-    """`num_critics` independent `ContinuousQNetwork`s (TD3's and SAC's twin critics):
-    `apply(params, obs, action) -> [num_critics, ...]`."""
-
-    num_critics: int = 2
-    hidden_sizes: Sequence[int] = (256, 256)
-    activation: str = "relu"
-    obs_ndim: int = 1
-
-    @nn.compact
-    def __call__(self, obs, action):
-        ensemble = nn.vmap(
-            ContinuousQNetwork,
-            variable_axes={"params": 0},
-            split_rngs={"params": True},
-            in_axes=None,
-            out_axes=0,
-            axis_size=self.num_critics,
-        )
-        return ensemble(self.hidden_sizes, self.activation, self.obs_ndim)(obs, action)
-
-
-class DiscreteQEnsemble(nn.Module):
-    """`num_critics` independent `QNetwork`s (discrete SAC): `[num_critics, ..., A]`."""
-
-    num_actions: int
-    num_critics: int = 2
-    hidden_sizes: Sequence[int] = (256, 256)
-    activation: str = "relu"
-    obs_ndim: int = 1
-
-    @nn.compact
-    def __call__(self, obs):
-        ensemble = nn.vmap(
-            QNetwork,
-            variable_axes={"params": 0},
-            split_rngs={"params": True},
-            in_axes=None,
-            out_axes=0,
-            axis_size=self.num_critics,
-        )
-        return ensemble(self.num_actions, self.hidden_sizes, self.activation, self.obs_ndim)(obs)
+        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn)(obs)
+        return jnp.tanh(nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h))
 
 
 class TanhGaussianActor(nn.Module):
@@ -112,10 +112,11 @@ class TanhGaussianActor(nn.Module):
     obs_ndim: int = 1
     log_std_min: float = -5.0
     log_std_max: float = 2.0
+    input_fn: InputFn = None
 
     @nn.compact
     def __call__(self, obs):
-        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim)(obs)
+        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn)(obs)
         mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
         raw = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
         lo, hi = self.log_std_min, self.log_std_max
@@ -130,10 +131,11 @@ class DiscreteActor(nn.Module):
     hidden_sizes: Sequence[int] = (256, 256)
     activation: str = "relu"
     obs_ndim: int = 1
+    input_fn: InputFn = None
 
     @nn.compact
     def __call__(self, obs):
-        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim)(obs)
+        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn)(obs)
         return nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
 
 
@@ -169,11 +171,11 @@ def tanh_gaussian_sample(key, mean, log_std):
 
 
 __all__ = [
-    "ContinuousQEnsemble",
-    "ContinuousQNetwork",
+    "ActorCritic",
+    "CategoricalHead",
+    "DeterministicActor",
     "DiscreteActor",
-    "DiscreteQEnsemble",
-    "DistributionalQNetwork",
+    "GaussianHead",
     "TanhGaussianActor",
     "log_one_minus_tanh_sq",
     "tanh_gaussian_log_prob",

@@ -1,4 +1,4 @@
-"""Networks of adversarial imitation: a GAIL discriminator and AIRL's shaped reward."""
+"""Discriminators of adversarial imitation: GAIL's discriminator and AIRL's shaped reward."""
 
 from __future__ import annotations
 
@@ -8,13 +8,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from purerl.nets.init import orthogonal
-from purerl.nets.modules import MLP
-
-
-def _flat(x, ndim: int):
-    x = jnp.asarray(x, jnp.float32)
-    return x.reshape(x.shape[: x.ndim - ndim] + (-1,)) if ndim != 1 else x
+from purerl.nets.torsos import MLP, network_array, orthogonal
 
 
 class Discriminator(nn.Module):
@@ -33,13 +27,13 @@ class Discriminator(nn.Module):
 
     @nn.compact
     def __call__(self, obs, action):
-        s = _flat(obs, self.obs_ndim)
+        s = network_array(obs, self.obs_ndim)
         if self.num_actions:
             a = jax.nn.one_hot(action, self.num_actions)
         elif self.action_ndim == 0:
             a = jnp.asarray(action, jnp.float32)[..., None]
         else:
-            a = _flat(action, self.action_ndim)
+            a = network_array(action, self.action_ndim)
         h = MLP(self.hidden_sizes, self.activation, obs_ndim=1)(jnp.concatenate([s, a], -1))
         return nn.Dense(1, kernel_init=orthogonal(1.0))(h)[..., 0]
 
