@@ -77,36 +77,6 @@ def test_evaluate_returns_one_value_per_episode(cartpole):
     assert bool(jnp.all((returns >= 1) & (returns <= 500)))
 
 
-def test_train_continues_from_state(cartpole):
-    env, params = cartpole
-    agent = ppo.make(env, params, SMALL["ppo"]())
-    s_full, m_full = purerl.train(agent, jax.random.key(3), num_updates=4)
-    s_half, _ = purerl.train(agent, jax.random.key(3), num_updates=2)
-    s_rest, m_rest = purerl.train(agent, num_updates=2, state=s_half)
-    for a, b in zip(jax.tree.leaves(s_full.params), jax.tree.leaves(s_rest.params), strict=True):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(m_full["loss/value"][2:], m_rest["loss/value"])
-
-
-def test_nonfinite_loss_halts_training(cartpole):
-    env, params = cartpole
-    agent = ppo.make(env, params, SMALL["ppo"]())
-
-    def poisoned_update(state):
-        state, metrics = agent.update(state)
-        bad = state.step >= 2
-        metrics["loss/value"] = jnp.where(bad, jnp.nan, metrics["loss/value"])
-        return state, metrics
-
-    agent_bad = agent._replace(update=poisoned_update)
-    state, metrics = purerl.train(
-        agent_bad, jax.random.key(0), num_updates=5, stop_on_nonfinite=True
-    )
-    np.testing.assert_array_equal(metrics["halted"], [0, 1, 1, 1, 1])
-    np.testing.assert_array_equal(metrics["finite"], [1, 0, 0, 0, 0])
-    assert int(state.step) == 1  # the state after the last finite update
-
-
 # ------------------------------------------------------------------ validation
 def test_dqn_rejects_continuous_actions():
     env, params = purerl.make_env("Pendulum-v1")
