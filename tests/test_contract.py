@@ -83,7 +83,8 @@ def _alphazero():
     return _on(alphazero, "CartPole-v1", cfg)
 
 
-OFF = dict(num_envs=2, learning_starts=4, batch_size=8, buffer_size=64, total_timesteps=64)
+# learning_starts=2 with 2 envs: the second update learns
+OFF = dict(num_envs=2, learning_starts=2, batch_size=8, buffer_size=64, total_timesteps=64)
 
 
 def _her(base, env_id, base_config, **env_kwargs):
@@ -315,7 +316,8 @@ def test_second_update_does_not_retrace(name):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_vmap_over_keys_equals_separate_runs(name):
-    """`vmap(train)` over 2 keys (2 updates each) equals 2 separate runs of init + update."""
+    """`vmap(train)` over 2 keys (2 updates each) equals 2 separate runs of init + update:
+    the whole final state, every metric, and `env_steps` exactly."""
     b = _built(name)
     keys = jax.random.split(jax.random.key(42), 2)
     v_state, v_metrics = jax.jit(jax.vmap(lambda k: purerl.train(b.agent, k, num_updates=2)))(keys)
@@ -324,16 +326,21 @@ def test_vmap_over_keys_equals_separate_runs(name):
         steps = []
         for _ in range(2):
             state, metrics = b.update(state)
-            steps.append(metrics.get("env_steps"))
+            steps.append(metrics)
         for x, y in zip(_leaves(state), _leaves(v_state), strict=True):
             np.testing.assert_allclose(x, y[i], rtol=1e-4, atol=1e-5)
+        for k in steps[0]:
+            got = np.stack([m[k] for m in steps])
+            np.testing.assert_allclose(got, v_metrics[k][i], rtol=1e-4, atol=1e-5, err_msg=k)
         if "env_steps" in v_metrics:
-            np.testing.assert_array_equal(steps, v_metrics["env_steps"][i])
+            np.testing.assert_array_equal(
+                np.stack([m["env_steps"] for m in steps]), v_metrics["env_steps"][i]
+            )
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_config_is_rejected_naming_the_field(name):
-    case = CASES[name]()
+    case = _built(name).case
     ((field, value),) = case.bad.items()
     with pytest.raises(ValueError, match=field):
         dataclasses.replace(case.config, **{field: value})
@@ -341,7 +348,7 @@ def test_bad_config_is_rejected_naming_the_field(name):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_make_rejects_another_algorithm_s_config(name):
-    case = CASES[name]()
+    case = _built(name).case
     other = dqn.Config() if isinstance(case.config, ppo.Config) else ppo.Config()
     with pytest.raises(ValueError, match="Config"):
         case.make(other)
