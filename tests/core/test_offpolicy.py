@@ -1,6 +1,7 @@
 """The shared off-policy replay step (`purerl.core.offpolicy`) and the Agent contract of
 every algorithm built on it: learning_starts gating, uniform actions before it, true final
-observations in the buffer, gradient-step counts, no retracing, vmap over seeds."""
+observations in the buffer, gradient-step counts, no retracing (vmap over seeds: in
+tests/test_contract.py)."""
 
 import gymnax
 import jax
@@ -54,18 +55,6 @@ def test_contract_no_retrace_metrics_and_gating(name):
     assert any(float(m[k]) != 0.0 for k in losses[0])
     action = agent.act(state, state.obs[0], jax.random.key(1))
     assert action.shape == agent.env.action_space(agent.env_params).shape
-
-
-@pytest.mark.parametrize("name", ["c51", "td3", "sac"])
-def test_vmap_over_seeds_equals_separate_runs(name):
-    agent = _agent(name)
-    keys = jax.random.split(jax.random.key(42), 3)
-    run = lambda k: purerl.train(agent, k, num_updates=6)
-    v_states, v_metrics = jax.jit(jax.vmap(run))(keys)
-    for i in range(3):
-        s, m = jax.jit(run)(keys[i])
-        for k in m:
-            np.testing.assert_allclose(m[k], v_metrics[k][i], rtol=2e-4, atol=1e-5)
 
 
 def test_uniform_actions_before_learning_and_true_final_obs_on_truncation():

@@ -61,36 +61,6 @@ def test_action_rescale_maps_unit_box_to_bounds():
     np.testing.assert_allclose(np.concatenate(rec.seen), [-2.0, 1.0, 2.5, 4.0])
 
 
-def test_rollout_true_next_obs_and_flags():
-    env, params = purerl.make_env("CartPole-v1")
-    obs, state = reset_envs(jax.random.key(0), env, params, 4)
-    policy = lambda o, k: (jax.random.randint(k, (o.shape[0],), 0, 2), {})
-    _, _, traj = jax.jit(lambda s, o: rollout(jax.random.key(1), env, params, policy, s, o, 200))(
-        state, obs
-    )
-    assert traj.obs.shape == (200, 4, 4) and traj.reward.shape == (200, 4)
-    done = np.asarray(traj.done)
-    assert done.any() and not np.asarray(traj.truncated).any()  # random play never lasts 500
-    nxt, cur = np.asarray(traj.next_obs), np.asarray(traj.obs)
-    # Where the episode continues, next_obs is the next step's obs; where it ended, it is the
-    # final observation (outside the termination bounds), not the reset one.
-    np.testing.assert_allclose(nxt[:-1][~done[:-1]], cur[1:][~done[:-1]])
-    final = nxt[done]
-    assert np.all((np.abs(final[:, 0]) > 2.4) | (np.abs(final[:, 2]) > 0.2094))
-    assert np.all(np.abs(cur[1:][done[:-1]]) <= 0.05)  # the reset obs starts the next one
-
-
-def test_truncation_flag_on_time_limit():
-    env, params = purerl.make_env("Pendulum-v1")  # never terminates, 200-step limit
-    obs, state = reset_envs(jax.random.key(0), env, params, 2)
-    policy = lambda o, k: (jnp.zeros((o.shape[0], 1)), {})
-    _, _, traj = rollout(jax.random.key(1), env, params, policy, state, obs, 201)
-    trunc = np.asarray(traj.truncated)
-    assert trunc[199].all() and trunc.sum() == 2
-    assert not np.asarray(traj.terminated).any()
-    assert np.allclose(traj.info["episode_length"][199], 200)
-
-
 def test_episode_statistics_record_raw_returns():
     env, params = purerl.make_env("CartPole-v1", normalize_reward=True, normalize_obs=True)
     obs, state = reset_envs(jax.random.key(0), env, params, 3)
