@@ -28,10 +28,24 @@ import numpy as np
 import pytest
 
 import purerl
-from purerl.algos import a2c, a3c, c51, ddpg, dqn, her, ppo, qrdqn, reinforce, sac, td3, trpo, vpg
+from purerl.algos import (
+    a2c,
+    a3c,
+    c51,
+    ddpg,
+    dqn,
+    her,
+    ppo,
+    ppo_parallel,
+    qrdqn,
+    reinforce,
+    sac,
+    td3,
+    trpo,
+    vpg,
+)
 from purerl.imitation import airl, bc, collect_demos, dac, dagger, gail
-from purerl.planning import mcts as alphazero  # after the planning split: planning.alphazero
-from purerl.planning import mpc as pets  # after the planning split: planning.pets
+from purerl.planning import alphazero, pets
 
 
 class Case(NamedTuple):
@@ -51,7 +65,7 @@ def _on(mod, env_id: str, config, bad=None) -> Case:
 
 
 # ---------------------------------------------------------------- the registry
-# Planning agents: two lines to change when planning/mpc.py and planning/mcts.py split.
+# Planning agents.
 def _pets():
     cfg = pets.Config(
         total_timesteps=40,
@@ -253,8 +267,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "rlhf-reinforce": lambda: _rlhf_case("reinforce"),
     "rlhf-dpo": lambda: _rlhf_case("dpo"),
 }
-if hasattr(purerl.algos, "ppo_parallel"):  # data-parallel PPO (after the core/distributed split)
-    CASES["ppo-parallel"] = lambda: _on(purerl.algos.ppo_parallel, "CartPole-v1", TINY_PPO)
+CASES["ppo-parallel"] = lambda: _on(ppo_parallel, "CartPole-v1", TINY_PPO)
 
 
 class Built(NamedTuple):
