@@ -36,6 +36,8 @@ def make(env, env_params, config: ppo.Config, mesh: Mesh | None = None) -> Agent
     The train state is PPO's (`ppo.State`), env state and observations sharded over the
     mesh. Raises ValueError when the device count does not divide `num_envs`.
     """
+    if not isinstance(config, ppo.Config):
+        raise ValueError(f"ppo_parallel.make expects a ppo.Config, got {type(config).__name__}")
     mesh = batch_mesh() if mesh is None else mesh
     axes = tuple(mesh.axis_names)
     D = mesh.size
