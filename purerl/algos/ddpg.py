@@ -30,6 +30,7 @@ from purerl import envs
 from purerl.core import offpolicy
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
+from purerl.core.losses import critic_loss
 from purerl.core.offpolicy import polyak
 from purerl.core.returns import td_target
 from purerl.nets import ContinuousQEnsemble, DeterministicActor
@@ -117,11 +118,6 @@ def critic_targets(
         a_next = jnp.clip(mu_next + noise, -1.0, 1.0)
     q_next = jnp.min(q_next_fn(a_next), axis=0)
     return jax.lax.stop_gradient(td_target(r_t, q_next, terminated_t, gamma))
-
-
-def critic_loss(q, target):
-    """`sum_k E[(Q_k(s, a) - y)^2]` over the critics `q [K, N]` (targets `[N]`)."""
-    return jnp.sum(jnp.mean(jnp.square(q - target[None]), axis=-1))
 
 
 def actor_loss(q_first):

@@ -17,7 +17,6 @@ follows the online one every `target_update_interval` env steps by Polyak averag
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

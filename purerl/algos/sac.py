@@ -35,6 +35,7 @@ from purerl import envs
 from purerl.core import offpolicy
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
+from purerl.core.losses import critic_loss
 from purerl.core.offpolicy import polyak
 from purerl.core.returns import td_target
 from purerl.nets import (
@@ -112,11 +113,6 @@ def discrete_soft_value(logits, q, alpha):
     """`V(s) = sum_a pi(a|s) (q(s, a) - alpha log pi(a|s))` for logits and `q` `[..., A]`."""
     log_pi = jax.nn.log_softmax(logits, axis=-1)
     return jnp.sum(jnp.exp(log_pi) * (q - alpha * log_pi), axis=-1)
-
-
-def critic_loss(q, target):
-    """`sum_k E[(Q_k(s, a) - y)^2]` over the critics `q [K, N]` (targets `[N]`)."""
-    return jnp.sum(jnp.mean(jnp.square(q - target[None]), axis=-1))
 
 
 def actor_loss(log_prob, q_min, alpha):

@@ -21,12 +21,12 @@ from purerl.algos.ddpg import (
     DeterministicConfig,
     State,
     actor_loss,
-    critic_loss,
     critic_targets,
     exploration_actions,
     make_deterministic_agent,
 )
 from purerl.core import validation as V
+from purerl.core.losses import critic_loss
 from purerl.types import Agent
 
 __all__ = [

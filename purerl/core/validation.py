@@ -37,13 +37,13 @@ class ConfigBase:
             return
         own = dict(cls.__dict__.get("__annotations__", {}))
         for name, value in defaults.items():
-            base = next((b for b in cls.__mro__[1:] if name in getattr(b, "__dataclass_fields__", {})), None)
-            if base is None or name in own:
+            owners = [b for b in cls.__mro__[1:] if name in getattr(b, "__dataclass_fields__", {})]
+            if not owners or name in own:
                 raise TypeError(
                     f"{cls.__qualname__}: default override {name!r} must name a field "
                     "declared in a base class (and not re-declared here)"
                 )
-            own[name] = typing.get_type_hints(base)[name]
+            own[name] = typing.get_type_hints(owners[0])[name]
             setattr(cls, name, value)
         cls.__annotations__ = own
 
