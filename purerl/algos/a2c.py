@@ -14,72 +14,51 @@ differentiate" half, reused by `a3c` for its asynchronous workers.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
 
-from purerl.algos.ppo import value_loss
 from purerl.core import onpolicy
 from purerl.core import validation as V
+from purerl.core.losses import normalize, policy_gradient_loss, value_loss
 from purerl.core.returns import gae
 from purerl.core.rollout import episode_metrics, reset_envs
-from purerl.nets import ACTIVATIONS
 from purerl.types import Agent
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(onpolicy.RolloutConfig, log_std_init=0.0):
     """A2C hyper-parameters (defaults: Stable-Baselines3's A2C, CartPole-ready)."""
 
-    total_timesteps: int = 500_000  # env steps of one training run (per seed)
-    num_envs: int = 8
     num_steps: int = 5  # n of the n-step returns: steps per env per update
     learning_rate: float = 7e-4
     optimizer: str = "rmsprop"  # "rmsprop" | "adam"
     rmsprop_decay: float = 0.99
     optimizer_eps: float = 1e-5
     anneal_lr: bool = False
-    gamma: float = 0.99
     gae_lambda: float = 1.0  # 1: plain n-step returns
     ent_coef: float = 0.0
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     normalize_advantages: bool = False
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "tanh"
     shared_torso: bool = False
-    log_std_init: float = 0.0
 
     def __post_init__(self):
-        c = f"{type(self).__module__.rsplit('.', 1)[-1]}.Config"
-        for name in ("total_timesteps", "num_envs", "num_steps"):
-            V.check_int(c, name, getattr(self, name))
+        super().__post_init__()
+        c = V.config_name(self)
         V.check_positive(c, "learning_rate", self.learning_rate)
         V.check_choice(c, "optimizer", self.optimizer, {"rmsprop", "adam"})
         V.check_unit(c, "rmsprop_decay", self.rmsprop_decay)
         V.check_positive(c, "optimizer_eps", self.optimizer_eps)
-        V.check_unit(c, "gamma", self.gamma)
         V.check_unit(c, "gae_lambda", self.gae_lambda)
         V.check_positive(c, "ent_coef", self.ent_coef, allow_zero=True)
         V.check_positive(c, "vf_coef", self.vf_coef, allow_zero=True)
         V.check_positive(c, "max_grad_norm", self.max_grad_norm)
-        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
-        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
-        V.check_budget(
-            c, self.total_timesteps, self.batch_size, f"one update's env steps ({self.batch_size})"
-        )
 
-    @property
-    def batch_size(self) -> int:
-        """Env steps per update."""
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        return self.total_timesteps // self.batch_size
+    def _budget_unit(self) -> str:
+        return f"one update's env steps ({self.batch_size})"
 
 
 @struct.dataclass
@@ -103,8 +82,8 @@ def loss_fn(params, net, batch, config: Config):
     dist, value = net.apply(params, batch["obs"])
     adv = batch["advantage"]
     if config.normalize_advantages:
-        adv = onpolicy.normalize(adv)
-    pg = onpolicy.policy_gradient_loss(dist.log_prob(batch["action"]), adv)
+        adv = normalize(adv)
+    pg = policy_gradient_loss(dist.log_prob(batch["action"]), adv)
     v_loss = value_loss(value, None, batch["return"])
     entropy = jnp.mean(dist.entropy())
     total = pg + config.vf_coef * v_loss - config.ent_coef * entropy
@@ -139,7 +118,7 @@ def segment_gradients(key, net, params, env, env_params, env_state, obs, config:
         config.gamma,
         config.gae_lambda,
     )
-    batch = onpolicy.flatten(
+    batch = onpolicy.merge_time_batch(
         {"obs": traj.obs, "action": traj.action, "advantage": adv, "return": ret}
     )
     grads, aux = jax.grad(loss_fn, has_aux=True)(params, net, batch, config)

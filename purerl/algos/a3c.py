@@ -52,7 +52,6 @@ class Config(a2c.Config):
 
     num_workers: int = 4  # W asynchronous actor-learners
     num_envs: int = 4  # envs per worker
-    learning_rate: float = 7e-4
 
     def __post_init__(self):
         super().__post_init__()
@@ -62,10 +61,6 @@ class Config(a2c.Config):
     def batch_size(self) -> int:
         """Env steps per update (one round: every worker finishes one segment)."""
         return self.num_workers * self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        return self.total_timesteps // self.batch_size
 
 
 @struct.dataclass

@@ -15,14 +15,12 @@ The replay loop, exploration and target updates are DQN's (`purerl.algos.dqn`, o
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 
 from purerl import envs
-from purerl.algos.dqn import State, check_discrete, make_value_agent, validate_value_config
-from purerl.core import offpolicy
+from purerl.algos.dqn import State, ValueConfig, check_discrete, make_value_agent
 from purerl.core import validation as V
 from purerl.nets import DistributionalQNetwork
 from purerl.types import Agent
@@ -39,35 +37,16 @@ __all__ = [
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(offpolicy.ReplayConfig):
+class Config(ValueConfig, batch_size=256, learning_rate=5e-4):
     """C51 hyper-parameters (defaults: DQN's CartPole setting with 51 atoms on [-100, 100])."""
 
-    total_timesteps: int = 100_000  # env steps of one training run (per seed)
-    num_envs: int = 10
-    buffer_size: int = 50_000
-    batch_size: int = 256
-    learning_starts: int = 5_000  # env steps of uniform-random acting before learning
-    learning_rate: float = 5e-4
-    anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run
-    gamma: float = 0.99
-    target_update_interval: int = 10  # env steps between target updates
-    tau: float = 0.02  # Polyak coefficient of a target update (1.0: hard copy)
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    exploration_fraction: float = 0.5  # fraction of total_timesteps to anneal epsilon over
-    train_frequency: int = 1  # env steps per env between learning phases
-    gradient_steps: int = 5  # gradient steps per learning phase
-    double_dqn: bool = True
     num_atoms: int = 51
     v_min: float = -100.0  # support of the return distribution
     v_max: float = 100.0
-    max_grad_norm: float = 10.0
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "swish"
 
     def __post_init__(self):
+        super().__post_init__()
         c = "c51.Config"
-        validate_value_config(c, self)
         V.check_int(c, "num_atoms", self.num_atoms, minimum=2)
         if not (V.is_traced(self.v_min) or V.is_traced(self.v_max)) and not (
             float(self.v_min) < float(self.v_max)

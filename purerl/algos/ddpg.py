@@ -20,7 +20,6 @@ target policy smoothing and delayed actor updates; both are built by
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -31,13 +30,15 @@ from purerl import envs
 from purerl.core import offpolicy
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
+from purerl.core.losses import critic_loss
 from purerl.core.offpolicy import polyak
 from purerl.core.returns import td_target
-from purerl.nets import ACTIVATIONS, ContinuousQEnsemble, DeterministicActor
+from purerl.nets import ContinuousQEnsemble, DeterministicActor
 from purerl.types import Agent
 
 __all__ = [
     "Config",
+    "DeterministicConfig",
     "State",
     "actor_loss",
     "critic_loss",
@@ -49,35 +50,22 @@ __all__ = [
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(offpolicy.ReplayConfig):
-    """DDPG hyper-parameters (defaults: a Pendulum-ready setting)."""
+class DeterministicConfig(offpolicy.ActorCriticConfig):
+    """The hyper-parameters DDPG and TD3 share: the replay loop's, the actor's and critic's
+    Adam step sizes and the Gaussian exploration noise (defaults: a Pendulum-ready setting)."""
 
-    total_timesteps: int = 20_000  # env steps of one training run (per seed)
-    num_envs: int = 1
-    buffer_size: int = 100_000
-    batch_size: int = 128
-    learning_starts: int = 1_000  # env steps of uniform-random acting before learning
-    actor_learning_rate: float = 1e-3
-    critic_learning_rate: float = 1e-3
-    gamma: float = 0.99
-    tau: float = 0.005  # Polyak coefficient of the target updates (every gradient step)
     exploration_noise: float = 0.1  # std of the Gaussian action noise, in [-1, 1] units
-    train_frequency: int = 1  # env steps per env between learning phases
-    gradient_steps: int = 1  # gradient steps per learning phase
-    hidden_sizes: Sequence[int] = (64, 64)  # (256, 256) for MuJoCo-scale tasks
-    activation: str = "relu"
 
     def __post_init__(self):
-        validate_deterministic_config("ddpg.Config", self)
+        super().__post_init__()
+        c = V.config_name(self)
+        V.check_positive(c, "exploration_noise", self.exploration_noise, allow_zero=True)
 
 
-def validate_deterministic_config(c: str, config) -> None:
-    offpolicy.validate_replay_config(c, config)
-    V.check_positive(c, "actor_learning_rate", config.actor_learning_rate)
-    V.check_positive(c, "critic_learning_rate", config.critic_learning_rate)
-    V.check_positive(c, "exploration_noise", config.exploration_noise, allow_zero=True)
-    V.check_sizes(c, "hidden_sizes", config.hidden_sizes)
-    V.check_choice(c, "activation", config.activation, set(ACTIVATIONS))
+@dataclasses.dataclass(frozen=True)
+class Config(DeterministicConfig):
+    """DDPG hyper-parameters (defaults: a Pendulum-ready setting; target networks follow by
+    Polyak averaging with `tau` after every gradient step)."""
 
 
 @struct.dataclass
@@ -130,11 +118,6 @@ def critic_targets(
         a_next = jnp.clip(mu_next + noise, -1.0, 1.0)
     q_next = jnp.min(q_next_fn(a_next), axis=0)
     return jax.lax.stop_gradient(td_target(r_t, q_next, terminated_t, gamma))
-
-
-def critic_loss(q, target):
-    """`sum_k E[(Q_k(s, a) - y)^2]` over the critics `q [K, N]` (targets `[N]`)."""
-    return jnp.sum(jnp.mean(jnp.square(q - target[None]), axis=-1))
 
 
 def actor_loss(q_first):

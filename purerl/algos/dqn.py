@@ -17,7 +17,6 @@ follows the online one every `target_update_interval` env steps by Polyak averag
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -25,19 +24,19 @@ import optax
 from flax import struct
 
 from purerl import envs
-from purerl.core import offpolicy
+from purerl.core import offpolicy, schedules
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
-from purerl.core.offpolicy import linear_schedule, polyak
+from purerl.core.offpolicy import polyak
 from purerl.core.returns import td_target
-from purerl.nets import ACTIVATIONS, QNetwork
+from purerl.nets import QNetwork
 from purerl.types import Agent
 
 __all__ = [
     "Config",
     "State",
+    "ValueConfig",
     "epsilon_greedy",
-    "linear_schedule",
     "make",
     "polyak",
     "q_targets",
@@ -46,49 +45,53 @@ __all__ = [
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(offpolicy.ReplayConfig):
+class ValueConfig(
+    offpolicy.ReplayConfig,
+    total_timesteps=100_000,
+    num_envs=10,
+    buffer_size=50_000,
+    batch_size=100,
+    learning_starts=5_000,
+    tau=0.02,
+    gradient_steps=5,
+    activation="swish",
+):
+    """The hyper-parameters the DQN family (DQN, C51, QR-DQN) shares: the replay loop's,
+    epsilon-greedy exploration, periodic target updates and the clipped (optionally
+    annealed) Adam of `make_optimizer`; defaults: DQN's."""
+
+    learning_rate: float = 1e-3
+    anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run
+    target_update_interval: int = 10  # env steps between target updates
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    exploration_fraction: float = 0.5  # fraction of total_timesteps to anneal epsilon over
+    double_dqn: bool = True
+    max_grad_norm: float = 10.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        c = V.config_name(self)
+        V.check_int(c, "target_update_interval", self.target_update_interval)
+        V.check_positive(c, "learning_rate", self.learning_rate)
+        V.check_unit(c, "epsilon_start", self.epsilon_start)
+        V.check_unit(c, "epsilon_end", self.epsilon_end)
+        V.check_unit(c, "exploration_fraction", self.exploration_fraction)
+        V.check_positive(c, "max_grad_norm", self.max_grad_norm)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(ValueConfig):
     """DQN hyper-parameters (defaults: rejax's CartPole-v1 setting; within 100k env steps
     7 of 8 seeds reach a greedy return of 500 (keys 0 and 1, 4 seeds each), the eighth
     collapses late to ~110: DQN on CartPole is seed-sensitive)."""
 
-    total_timesteps: int = 100_000  # env steps of one training run (per seed)
-    num_envs: int = 10
-    buffer_size: int = 50_000
-    batch_size: int = 100
-    learning_starts: int = 5_000  # env steps of uniform-random acting before learning
-    learning_rate: float = 1e-3
-    anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run
-    gamma: float = 0.99
-    target_update_interval: int = 10  # env steps between target updates
-    tau: float = 0.02  # Polyak coefficient of a target update (1.0: hard copy)
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    exploration_fraction: float = 0.5  # fraction of total_timesteps to anneal epsilon over
-    train_frequency: int = 1  # env steps per env between learning phases
-    gradient_steps: int = 5  # gradient steps per learning phase
-    double_dqn: bool = True
     loss: str = "mse"  # "mse" (0.5 squared error) | "huber" (Mnih et al. 2015)
-    max_grad_norm: float = 10.0
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "swish"
     dueling: bool = True
 
     def __post_init__(self):
-        validate_value_config("dqn.Config", self)
+        super().__post_init__()
         V.check_choice("dqn.Config", "loss", self.loss, {"huber", "mse"})
-
-
-def validate_value_config(c: str, config) -> None:
-    """Checks of the fields the DQN family (DQN, C51, QR-DQN) shares."""
-    offpolicy.validate_replay_config(c, config)
-    V.check_int(c, "target_update_interval", config.target_update_interval)
-    V.check_positive(c, "learning_rate", config.learning_rate)
-    V.check_unit(c, "epsilon_start", config.epsilon_start)
-    V.check_unit(c, "epsilon_end", config.epsilon_end)
-    V.check_unit(c, "exploration_fraction", config.exploration_fraction)
-    V.check_positive(c, "max_grad_norm", config.max_grad_norm)
-    V.check_sizes(c, "hidden_sizes", config.hidden_sizes)
-    V.check_choice(c, "activation", config.activation, set(ACTIVATIONS))
 
 
 @struct.dataclass
@@ -149,7 +152,7 @@ def make_optimizer(config) -> optax.GradientTransformation:
     num_grad_steps = config.num_updates * max(config.gradient_steps, 1)
     lr = config.learning_rate
     if config.anneal_lr:
-        lr = optax.linear_schedule(config.learning_rate, 0.0, num_grad_steps)
+        lr = schedules.anneal_to_zero(config.learning_rate, num_grad_steps)
     return optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr))
 
 
@@ -161,7 +164,11 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer
     tx = make_optimizer(config)
     if buffer is None:
         buffer = make_replay_buffer(config.buffer_size, config.batch_size)
-    explore_steps = config.exploration_fraction * config.total_timesteps
+    epsilon = schedules.linear(
+        config.epsilon_start,
+        config.epsilon_end,
+        config.exploration_fraction * config.total_timesteps,
+    )
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
     def init(key) -> State:
@@ -169,9 +176,6 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer
         fields = offpolicy.init_fields(k_rest, env, env_params, config.num_envs, buffer)
         params = net.init(k_net, jax.tree.map(lambda x: x[:1], fields["obs"]))
         return State(params=params, target_params=params, opt_state=tx.init(params), **fields)
-
-    def epsilon(env_steps):
-        return linear_schedule(config.epsilon_start, config.epsilon_end, explore_steps, env_steps)
 
     def policy(state, obs, key, env_steps):
         return epsilon_greedy(key, greedy(state.params, obs), epsilon(env_steps))

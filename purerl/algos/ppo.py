@@ -17,18 +17,17 @@ rate optionally annealed linearly to zero.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
 
-from purerl.core import onpolicy
+from purerl.core import onpolicy, schedules
 from purerl.core import validation as V
+from purerl.core.losses import approx_kl, clip_policy_loss, normalize, value_loss
 from purerl.core.returns import gae
 from purerl.core.rollout import episode_metrics, reset_envs
-from purerl.nets import ACTIVATIONS
 from purerl.types import Agent
 
 # PPO's tuned Pendulum-v1 setting (keyword overrides of Config): a short horizon (gamma 0.9,
@@ -46,17 +45,15 @@ PENDULUM = dict(
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(
+    onpolicy.RolloutConfig, total_timesteps=150_000, num_envs=16, num_steps=64, log_std_init=0.0
+):
     """PPO hyper-parameters (defaults: a CartPole-ready setting)."""
 
-    total_timesteps: int = 150_000  # env steps of one training run (per seed)
-    num_envs: int = 16  # parallel envs
-    num_steps: int = 64  # steps per env per update (rollout length)
     num_epochs: int = 8  # passes over each batch
     num_minibatches: int = 4  # minibatches per pass; must divide num_envs * num_steps
     learning_rate: float = 1e-3
     anneal_lr: bool = True  # linear decay of the learning rate to 0
-    gamma: float = 0.99
     gae_lambda: float = 0.95
     objective: str = "clip"  # "clip" | "penalty"
     clip_eps: float = 0.2  # clip range of the ratio (and of the value, with clip_value)
@@ -68,17 +65,14 @@ class Config:
     kl_coef: float = 1.0  # penalty: initial KL coefficient beta
     kl_early_stop: bool = False  # clip: stop the epochs once approx KL > 1.5 target_kl
     normalize_advantages: bool = True
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "tanh"
     shared_torso: bool = False
-    log_std_init: float = 0.0  # continuous actions: initial log std of the Gaussian
 
     def __post_init__(self):
+        super().__post_init__()
         c = "ppo.Config"
-        for name in ("total_timesteps", "num_envs", "num_steps", "num_epochs", "num_minibatches"):
+        for name in ("num_epochs", "num_minibatches"):
             V.check_int(c, name, getattr(self, name))
         V.check_positive(c, "learning_rate", self.learning_rate)
-        V.check_unit(c, "gamma", self.gamma)
         V.check_unit(c, "gae_lambda", self.gae_lambda)
         V.check_choice(c, "objective", self.objective, {"clip", "penalty"})
         V.check_positive(c, "clip_eps", self.clip_eps)
@@ -86,25 +80,11 @@ class Config:
             V.check_positive(c, name, getattr(self, name), allow_zero=True)
         V.check_positive(c, "max_grad_norm", self.max_grad_norm)
         V.check_positive(c, "target_kl", self.target_kl)
-        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
-        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
-        batch = self.num_envs * self.num_steps
-        if batch % self.num_minibatches:
+        if self.batch_size % self.num_minibatches:
             raise ValueError(
-                f"ppo.Config: the batch num_envs * num_steps = {batch} is not divisible by "
-                f"num_minibatches = {self.num_minibatches}"
+                f"ppo.Config: the batch num_envs * num_steps = {self.batch_size} is not "
+                f"divisible by num_minibatches = {self.num_minibatches}"
             )
-        V.check_budget(
-            c, self.total_timesteps, batch, f"one batch (num_envs * num_steps = {batch})"
-        )
-
-    @property
-    def batch_size(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        return self.total_timesteps // self.batch_size
 
 
 @struct.dataclass
@@ -121,47 +101,16 @@ class State:
 
 
 # ------------------------------------------------------------------- pure losses
-def clip_policy_loss(log_prob, old_log_prob, advantages, clip_eps):
-    """PPO-Clip surrogate (negated, to minimise). Shapes `[N]`.
-
-    Returns `(loss, clip_fraction)`.
-    """
-    ratio = jnp.exp(log_prob - old_log_prob)
-    unclipped = ratio * advantages
-    clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
-    loss = -jnp.mean(jnp.minimum(unclipped, clipped))
-    clip_fraction = jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32))
-    return loss, clip_fraction
-
-
 def penalty_policy_loss(log_prob, old_log_prob, advantages, kl, kl_coef):
     """PPO-Penalty surrogate: `-E[rho A] + beta * E[KL(pi_old || pi)]`. `kl` is `[N]`."""
     ratio = jnp.exp(log_prob - old_log_prob)
     return -jnp.mean(ratio * advantages) + kl_coef * jnp.mean(kl)
 
 
-def value_loss(value, old_value, returns, clip_eps=None):
-    """`0.5 E[(V - R)^2]`, or PPO2's clipped version `0.5 E[max((V-R)^2, (Vclip-R)^2)]`."""
-    err = jnp.square(value - returns)
-    if clip_eps is not None:
-        v_clip = old_value + jnp.clip(value - old_value, -clip_eps, clip_eps)
-        err = jnp.maximum(err, jnp.square(v_clip - returns))
-    return 0.5 * jnp.mean(err)
-
-
-def approx_kl(log_prob, old_log_prob):
-    """Low-variance unbiased estimator of KL(pi_old || pi): E[(rho - 1) - log rho]."""
-    log_ratio = log_prob - old_log_prob
-    return jnp.mean(jnp.expm1(log_ratio) - log_ratio)
-
-
 def adapt_kl_coef(kl_coef, kl, target_kl):
     """Schulman et al. (2017) sec. 4: halve beta when KL < target/1.5, double when > 1.5 target."""
     kl_coef = jnp.where(kl < target_kl / 1.5, kl_coef / 2.0, kl_coef)
     return jnp.where(kl > target_kl * 1.5, kl_coef * 2.0, kl_coef)
-
-
-normalize = onpolicy.normalize  # standardise advantages (re-exported)
 
 
 def loss_fn(params, old_params, net, batch, kl_coef, config: Config):
@@ -239,7 +188,7 @@ def learn(
         config.gamma,
         config.gae_lambda,
     )
-    batch = onpolicy.flatten(
+    batch = onpolicy.merge_time_batch(
         {
             "obs": traj.obs,
             "action": traj.action,
@@ -305,12 +254,10 @@ def build(env, env_params, config: Config):
         config.shared_torso,
         config.log_std_init,
     )
-    num_updates = config.num_updates
-    steps_per_update = config.num_epochs * config.num_minibatches
+    lr = config.learning_rate
     if config.anneal_lr:
-        lr = lambda count: config.learning_rate * (1.0 - (count // steps_per_update) / num_updates)
-    else:
-        lr = config.learning_rate
+        steps_per_update = config.num_epochs * config.num_minibatches
+        lr = schedules.anneal_to_zero(lr, config.num_updates, every=steps_per_update)
     tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5))
     return net, tx
 

@@ -13,14 +13,12 @@ The replay loop, exploration and target updates are DQN's (`purerl.algos.dqn`, o
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 
 from purerl import envs
-from purerl.algos.dqn import State, check_discrete, make_value_agent, validate_value_config
-from purerl.core import offpolicy
+from purerl.algos.dqn import State, ValueConfig, check_discrete, make_value_agent
 from purerl.core import validation as V
 from purerl.nets import DistributionalQNetwork
 from purerl.types import Agent
@@ -35,38 +33,28 @@ __all__ = [
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(offpolicy.ReplayConfig):
+class Config(
+    ValueConfig,
+    batch_size=256,
+    learning_rate=5e-4,
+    anneal_lr=True,
+    target_update_interval=500,
+    tau=1.0,
+    epsilon_end=0.01,
+    exploration_fraction=0.2,
+):
     """QR-DQN hyper-parameters (defaults: a CartPole setting, 10 quantiles). QR-DQN learns
     CartPole fast and then loses it on some seeds with C51's Polyak target (tau 0.02 every
     10 env steps; greedy mean ~340 over 8 seeds). A hard target copy every 500 env steps,
     exploration annealed over the first 20% of the run to 0.01 and the learning rate
     annealed to 0 keep it: 500 on 8 of 8 seeds at 100k env steps (keys 0 and 1)."""
 
-    total_timesteps: int = 100_000  # env steps of one training run (per seed)
-    num_envs: int = 10
-    buffer_size: int = 50_000
-    batch_size: int = 256
-    learning_starts: int = 5_000  # env steps of uniform-random acting before learning
-    learning_rate: float = 5e-4
-    anneal_lr: bool = True  # linear decay of the learning rate to 0 over the run
-    gamma: float = 0.99
-    target_update_interval: int = 500  # env steps between target updates
-    tau: float = 1.0  # Polyak coefficient of a target update (1.0: hard copy)
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.01
-    exploration_fraction: float = 0.2  # fraction of total_timesteps to anneal epsilon over
-    train_frequency: int = 1  # env steps per env between learning phases
-    gradient_steps: int = 5  # gradient steps per learning phase
-    double_dqn: bool = True
     num_quantiles: int = 10
     kappa: float = 1.0  # Huber threshold of the quantile loss (0: the pinball loss)
-    max_grad_norm: float = 10.0
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "swish"
 
     def __post_init__(self):
+        super().__post_init__()
         c = "qrdqn.Config"
-        validate_value_config(c, self)
         V.check_int(c, "num_quantiles", self.num_quantiles)
         V.check_positive(c, "kappa", self.kappa, allow_zero=True)
 

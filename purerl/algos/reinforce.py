@@ -19,7 +19,6 @@ update.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -28,58 +27,35 @@ from flax import struct
 
 from purerl.core import onpolicy
 from purerl.core import validation as V
+from purerl.core.losses import masked_mean, policy_gradient_loss
 from purerl.core.returns import episode_returns, reward_to_go
 from purerl.core.rollout import episode_metrics, reset_envs
 from purerl.envs.wrappers import inherit_statistics
-from purerl.nets import ACTIVATIONS
 from purerl.types import Agent
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(onpolicy.RolloutConfig, gamma=1.0, hidden_sizes=(32,)):
     """REINFORCE hyper-parameters (defaults: reward-to-go with a baseline, CartPole-ready)."""
 
-    total_timesteps: int = 500_000  # env steps of one training run (per seed)
-    num_envs: int = 8  # parallel envs
     num_steps: int = 625  # steps per env per update; must cover one whole episode
     weights: str = "reward_to_go"  # "return" (R(tau)) | "reward_to_go"
     baseline: bool = True  # subtract a learned V(s_t) regressed on the rewards-to-go
-    gamma: float = 1.0  # discount of the returns (1: the undiscounted objective)
     learning_rate: float = 1e-2  # policy Adam step size
     value_learning_rate: float = 1e-2
     value_iters: int = 80  # full-batch value regression steps per update
     normalize_weights: bool = False  # standardise the weights over each batch
     max_grad_norm: float | None = None
-    hidden_sizes: Sequence[int] = (32,)
-    activation: str = "tanh"
-    log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian
 
     def __post_init__(self):
+        super().__post_init__()
         c = "reinforce.Config"
-        for name in ("total_timesteps", "num_envs", "num_steps", "value_iters"):
-            V.check_int(c, name, getattr(self, name))
+        V.check_int(c, "value_iters", self.value_iters)
         V.check_choice(c, "weights", self.weights, {"return", "reward_to_go"})
-        V.check_unit(c, "gamma", self.gamma)
         V.check_positive(c, "learning_rate", self.learning_rate)
         V.check_positive(c, "value_learning_rate", self.value_learning_rate)
         if self.max_grad_norm is not None:
             V.check_positive(c, "max_grad_norm", self.max_grad_norm)
-        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
-        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
-        V.check_budget(
-            c,
-            self.total_timesteps,
-            self.batch_size,
-            f"one batch (num_envs * num_steps = {self.batch_size})",
-        )
-
-    @property
-    def batch_size(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        return self.total_timesteps // self.batch_size
 
 
 @struct.dataclass
@@ -118,9 +94,6 @@ def reinforce_weights(reward, terminated, truncated, kind: str, gamma=1.0, value
     else:
         raise ValueError(f"unknown weights {kind!r}; choose 'return' or 'reward_to_go'")
     return w if value is None else w - value
-
-
-compute_loss = onpolicy.policy_gradient_loss  # -(logp * weights).mean() over valid steps
 
 
 # ------------------------------------------------------------------------- make
@@ -165,15 +138,15 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             traj.reward, traj.terminated, traj.truncated, config.weights, config.gamma, value
         )
         if config.normalize_weights:
-            mean = onpolicy.masked_mean(w, mask)
-            std = jnp.sqrt(onpolicy.masked_mean(jnp.square(w - mean), mask))
+            mean = masked_mean(w, mask)
+            std = jnp.sqrt(masked_mean(jnp.square(w - mean), mask))
             w = (w - mean) / (std + 1e-8)
         pi_params, v_params = onpolicy.split_params(state.params)
 
         def loss(pi):
             dist = net.apply(onpolicy.merge_params(pi, v_params), traj.obs, method="policy")
             logp = dist.log_prob(traj.action)
-            return compute_loss(logp, w, mask), onpolicy.masked_mean(dist.entropy(), mask)
+            return policy_gradient_loss(logp, w, mask), masked_mean(dist.entropy(), mask)
 
         (pi_loss, entropy), grads = jax.value_and_grad(loss, has_aux=True)(pi_params)
         upd, opt_state = tx.update(grads, state.opt_state, pi_params)

@@ -24,7 +24,7 @@ expectations over `pi(.|s)` are computed exactly, and the default target entropy
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -37,10 +37,10 @@ from purerl import envs
 from purerl.core import offpolicy
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
+from purerl.core.losses import critic_loss
 from purerl.core.offpolicy import polyak
 from purerl.core.returns import td_target
 from purerl.nets import (
-    ACTIVATIONS,
     ContinuousQEnsemble,
     DiscreteActor,
     DiscreteQEnsemble,
@@ -65,39 +65,24 @@ __all__ = [
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(offpolicy.ReplayConfig):
-    """SAC hyper-parameters (defaults: a Pendulum-ready setting)."""
+class Config(offpolicy.ActorCriticConfig):
+    """SAC hyper-parameters (defaults: a Pendulum-ready setting; the target critics follow
+    by Polyak averaging with `tau` after every gradient step)."""
 
-    total_timesteps: int = 20_000  # env steps of one training run (per seed)
-    num_envs: int = 1
-    buffer_size: int = 100_000
-    batch_size: int = 128
-    learning_starts: int = 1_000  # env steps of uniform-random acting before learning
-    actor_learning_rate: float = 1e-3
-    critic_learning_rate: float = 1e-3
     alpha_learning_rate: float = 1e-3
-    gamma: float = 0.99
-    tau: float = 0.005  # Polyak coefficient of the target critics (every gradient step)
     alpha: float = 0.2  # the initial (autotune) or fixed entropy temperature
     autotune: bool = True  # tune alpha toward target_entropy
     target_entropy: float | None = None  # None: -action_dim (continuous) / scaled log(A)
     target_entropy_scale: float = 0.5  # discrete default: scale * log(num_actions)
     num_critics: int = 2
-    train_frequency: int = 1  # env steps per env between learning phases
-    gradient_steps: int = 1  # gradient steps per learning phase
-    hidden_sizes: Sequence[int] = (64, 64)  # (256, 256) for MuJoCo-scale tasks
-    activation: str = "relu"
 
     def __post_init__(self):
+        super().__post_init__()
         c = "sac.Config"
-        offpolicy.validate_replay_config(c, self)
-        for name in ("actor_learning_rate", "critic_learning_rate", "alpha_learning_rate"):
-            V.check_positive(c, name, getattr(self, name))
+        V.check_positive(c, "alpha_learning_rate", self.alpha_learning_rate)
         V.check_positive(c, "alpha", self.alpha)
         V.check_unit(c, "target_entropy_scale", self.target_entropy_scale)
         V.check_int(c, "num_critics", self.num_critics)
-        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
-        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
 
 
 @struct.dataclass
@@ -133,11 +118,6 @@ def discrete_soft_value(logits, q, alpha):
     """`V(s) = sum_a pi(a|s) (q(s, a) - alpha log pi(a|s))` for logits and `q` `[..., A]`."""
     log_pi = jax.nn.log_softmax(logits, axis=-1)
     return jnp.sum(jnp.exp(log_pi) * (q - alpha * log_pi), axis=-1)
-
-
-def critic_loss(q, target):
-    """`sum_k E[(Q_k(s, a) - y)^2]` over the critics `q [K, N]` (targets `[N]`)."""
-    return jnp.sum(jnp.mean(jnp.square(q - target[None]), axis=-1))
 
 
 def actor_loss(log_prob, q_min, alpha):

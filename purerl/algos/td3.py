@@ -16,19 +16,17 @@ scales are in those units. Truncated steps bootstrap.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 from purerl.algos.ddpg import (
+    DeterministicConfig,
     State,
     actor_loss,
-    critic_loss,
     critic_targets,
     exploration_actions,
     make_deterministic_agent,
-    validate_deterministic_config,
 )
-from purerl.core import offpolicy
 from purerl.core import validation as V
+from purerl.core.losses import critic_loss
 from purerl.types import Agent
 
 __all__ = [
@@ -43,30 +41,17 @@ __all__ = [
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(offpolicy.ReplayConfig):
-    """TD3 hyper-parameters (defaults: the paper's, with a Pendulum-sized budget)."""
+class Config(DeterministicConfig):
+    """TD3 hyper-parameters (defaults: the paper's, with a Pendulum-sized budget; the actor
+    and the target networks update once every `policy_delay` critic steps)."""
 
-    total_timesteps: int = 20_000  # env steps of one training run (per seed)
-    num_envs: int = 1
-    buffer_size: int = 100_000
-    batch_size: int = 128
-    learning_starts: int = 1_000  # env steps of uniform-random acting before learning
-    actor_learning_rate: float = 1e-3
-    critic_learning_rate: float = 1e-3
-    gamma: float = 0.99
-    tau: float = 0.005  # Polyak coefficient of the (delayed) target updates
-    exploration_noise: float = 0.1  # std of the Gaussian action noise, in [-1, 1] units
     target_noise: float = 0.2  # std of the target policy smoothing noise
     noise_clip: float = 0.5  # the smoothing noise is clipped to [-noise_clip, noise_clip]
     policy_delay: int = 2  # critic steps per actor / target update
-    train_frequency: int = 1  # env steps per env between learning phases
-    gradient_steps: int = 1  # gradient (critic) steps per learning phase
-    hidden_sizes: Sequence[int] = (64, 64)  # (256, 256) for MuJoCo-scale tasks
-    activation: str = "relu"
 
     def __post_init__(self):
+        super().__post_init__()
         c = "td3.Config"
-        validate_deterministic_config(c, self)
         V.check_positive(c, "target_noise", self.target_noise, allow_zero=True)
         V.check_positive(c, "noise_clip", self.noise_clip, allow_zero=True)
         V.check_int(c, "policy_delay", self.policy_delay)

@@ -22,7 +22,7 @@ bootstrapped rewards-to-go. Metrics: `kl`, `surrogate_gain`, `backtrack_steps`,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -31,18 +31,15 @@ from flax import struct
 
 from purerl.core import onpolicy
 from purerl.core import validation as V
+from purerl.core.losses import normalize
 from purerl.core.rollout import episode_metrics, reset_envs
-from purerl.nets import ACTIVATIONS
 from purerl.types import Agent
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(onpolicy.RolloutConfig, num_steps=256):
     """TRPO hyper-parameters (defaults: Spinning Up's, batch sized for CartPole)."""
 
-    total_timesteps: int = 500_000  # env steps of one training run (per seed)
-    num_envs: int = 8
-    num_steps: int = 256  # steps per env per update
     max_kl: float = 0.01  # delta, the trust-region radius in mean KL
     damping: float = 0.1  # added to the Fisher matrix: (H + damping I)
     cg_iters: int = 10
@@ -50,46 +47,19 @@ class Config:
     backtrack_coef: float = 0.8  # alpha
     value_learning_rate: float = 1e-3
     value_iters: int = 80
-    gamma: float = 0.99
     gae_lambda: float = 0.97
     normalize_advantages: bool = True
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "tanh"
-    log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian
 
     def __post_init__(self):
+        super().__post_init__()
         c = "trpo.Config"
-        for name in (
-            "total_timesteps",
-            "num_envs",
-            "num_steps",
-            "cg_iters",
-            "backtrack_iters",
-            "value_iters",
-        ):
+        for name in ("cg_iters", "backtrack_iters", "value_iters"):
             V.check_int(c, name, getattr(self, name))
         V.check_positive(c, "max_kl", self.max_kl)
         V.check_positive(c, "damping", self.damping, allow_zero=True)
         V.check_unit(c, "backtrack_coef", self.backtrack_coef)
         V.check_positive(c, "value_learning_rate", self.value_learning_rate)
-        V.check_unit(c, "gamma", self.gamma)
         V.check_unit(c, "gae_lambda", self.gae_lambda)
-        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
-        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
-        V.check_budget(
-            c,
-            self.total_timesteps,
-            self.batch_size,
-            f"one batch (num_envs * num_steps = {self.batch_size})",
-        )
-
-    @property
-    def batch_size(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        return self.total_timesteps // self.batch_size
 
 
 @struct.dataclass
@@ -227,9 +197,9 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         )
         adv, ret = onpolicy.advantages_and_returns(traj, v_tp1, config.gamma, config.gae_lambda)
         if config.normalize_advantages:
-            adv = onpolicy.normalize(adv)
-        batch = onpolicy.flatten({"obs": traj.obs, "action": traj.action, "adv": adv})
-        old_logp = onpolicy.flatten(traj.extras["log_prob"])
+            adv = normalize(adv)
+        batch = onpolicy.merge_time_batch({"obs": traj.obs, "action": traj.action, "adv": adv})
+        old_logp = onpolicy.merge_time_batch(traj.extras["log_prob"])
         pi_old, v_params = onpolicy.split_params(state.params)
         policy = lambda pi: net.apply(
             onpolicy.merge_params(pi, v_params), batch["obs"], method="policy"

@@ -16,7 +16,6 @@ The policy and the value function have separate torsos and separate optimisers.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -25,57 +24,33 @@ from flax import struct
 
 from purerl.core import onpolicy
 from purerl.core import validation as V
+from purerl.core.losses import normalize, policy_gradient_loss
 from purerl.core.rollout import episode_metrics, reset_envs
-from purerl.nets import ACTIVATIONS
 from purerl.types import Agent
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(onpolicy.RolloutConfig):
     """VPG hyper-parameters (defaults: CartPole-ready; Spinning Up's gamma and lambda)."""
 
-    total_timesteps: int = 500_000  # env steps of one training run (per seed)
-    num_envs: int = 8
-    num_steps: int = 128  # steps per env per update
     learning_rate: float = 3e-3  # policy Adam step size (one step per update)
     value_learning_rate: float = 1e-3
     value_iters: int = 80  # full-batch value regression steps per update
-    gamma: float = 0.99
     gae_lambda: float = 0.97
     normalize_advantages: bool = True
     ent_coef: float = 0.0
     max_grad_norm: float | None = None
-    hidden_sizes: Sequence[int] = (64, 64)
-    activation: str = "tanh"
-    log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian
 
     def __post_init__(self):
+        super().__post_init__()
         c = "vpg.Config"
-        for name in ("total_timesteps", "num_envs", "num_steps", "value_iters"):
-            V.check_int(c, name, getattr(self, name))
+        V.check_int(c, "value_iters", self.value_iters)
         V.check_positive(c, "learning_rate", self.learning_rate)
         V.check_positive(c, "value_learning_rate", self.value_learning_rate)
-        V.check_unit(c, "gamma", self.gamma)
         V.check_unit(c, "gae_lambda", self.gae_lambda)
         V.check_positive(c, "ent_coef", self.ent_coef, allow_zero=True)
         if self.max_grad_norm is not None:
             V.check_positive(c, "max_grad_norm", self.max_grad_norm)
-        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
-        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
-        V.check_budget(
-            c,
-            self.total_timesteps,
-            self.batch_size,
-            f"one batch (num_envs * num_steps = {self.batch_size})",
-        )
-
-    @property
-    def batch_size(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def num_updates(self) -> int:
-        return self.total_timesteps // self.batch_size
 
 
 @struct.dataclass
@@ -116,13 +91,13 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         )
         adv, ret = onpolicy.advantages_and_returns(traj, v_tp1, config.gamma, config.gae_lambda)
         if config.normalize_advantages:
-            adv = onpolicy.normalize(adv)
+            adv = normalize(adv)
         pi_params, v_params = onpolicy.split_params(state.params)
 
         def loss(pi):
             dist = net.apply(onpolicy.merge_params(pi, v_params), traj.obs, method="policy")
             entropy = jnp.mean(dist.entropy())
-            pg = onpolicy.policy_gradient_loss(dist.log_prob(traj.action), adv)
+            pg = policy_gradient_loss(dist.log_prob(traj.action), adv)
             return pg - config.ent_coef * entropy, (pg, entropy)
 
         (_, (pg, entropy)), grads = jax.value_and_grad(loss, has_aux=True)(pi_params)

@@ -23,7 +23,8 @@ parameters, optimiser states, ...) plus the fields this module manages:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -32,6 +33,7 @@ import jax.numpy as jnp
 from purerl.core import validation as V
 from purerl.core.buffers import ReplayBuffer
 from purerl.core.rollout import episode_metrics, reset_envs, rollout
+from purerl.nets import ACTIVATIONS
 from purerl.types import Metrics, PRNGKey
 
 # policy(state, obs [B, ...], key, env_steps) -> action [B, ...]
@@ -42,9 +44,41 @@ LearnStep = Callable[[Any, dict, PRNGKey], tuple[Any, Metrics]]
 PhaseHook = Callable[[Any, jax.Array, jax.Array], Any]
 
 
-class ReplayConfig:
-    """Mixin of the replay-loop properties shared by every off-policy `Config` (which must
-    have `total_timesteps`, `num_envs` and `train_frequency` fields)."""
+@dataclasses.dataclass(frozen=True)
+class ReplayConfig(V.ConfigBase):
+    """The replay-loop hyper-parameters every off-policy `Config` shares (DQN, C51, QR-DQN,
+    DDPG, TD3, SAC), validated once here (defaults: a Pendulum-ready continuous-control
+    setting; a subclass changes them with class keywords, see `validation.ConfigBase`)."""
+
+    total_timesteps: int = 20_000  # env steps of one training run (per seed)
+    num_envs: int = 1
+    buffer_size: int = 100_000
+    batch_size: int = 128
+    learning_starts: int = 1_000  # env steps of uniform-random acting before learning
+    gamma: float = 0.99
+    tau: float = 0.005  # Polyak coefficient of a target-network update (1.0: a hard copy)
+    train_frequency: int = 1  # env steps per env between learning phases
+    gradient_steps: int = 1  # gradient steps per learning phase
+    hidden_sizes: Sequence[int] = (64, 64)  # hidden layer widths ((256, 256) for MuJoCo tasks)
+    activation: str = "relu"
+
+    def __post_init__(self):
+        c = V.config_name(self)
+        for name in ("total_timesteps", "num_envs", "buffer_size", "batch_size", "train_frequency"):
+            V.check_int(c, name, getattr(self, name))
+        V.check_int(c, "learning_starts", self.learning_starts, minimum=0)
+        V.check_int(c, "gradient_steps", self.gradient_steps, minimum=0)
+        V.check_unit(c, "gamma", self.gamma)
+        V.check_unit(c, "tau", self.tau, closed_low=False)
+        if self.batch_size > self.buffer_size:
+            raise ValueError(f"{c}: batch_size {self.batch_size} > buffer_size {self.buffer_size}")
+        if self.total_timesteps < self.steps_per_update:
+            raise ValueError(
+                f"{c}: total_timesteps {self.total_timesteps} is less than one update "
+                f"(num_envs * train_frequency = {self.steps_per_update})"
+            )
+        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
+        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
 
     @property
     def steps_per_update(self) -> int:
@@ -56,40 +90,24 @@ class ReplayConfig:
         return self.total_timesteps // self.steps_per_update
 
 
-def validate_replay_config(cls: str, config) -> None:
-    """Checks of the replay-loop fields every off-policy `Config` has (clear `ValueError`s).
+@dataclasses.dataclass(frozen=True)
+class ActorCriticConfig(ReplayConfig):
+    """`ReplayConfig` plus the Adam step sizes of an actor-critic learner (DDPG, TD3, SAC)."""
 
-    Fields: total_timesteps, num_envs, buffer_size, batch_size, train_frequency,
-    learning_starts, gradient_steps, gamma, tau.
-    """
-    for name in ("total_timesteps", "num_envs", "buffer_size", "batch_size", "train_frequency"):
-        V.check_int(cls, name, getattr(config, name))
-    V.check_int(cls, "learning_starts", config.learning_starts, minimum=0)
-    V.check_int(cls, "gradient_steps", config.gradient_steps, minimum=0)
-    V.check_unit(cls, "gamma", config.gamma)
-    V.check_unit(cls, "tau", config.tau, closed_low=False)
-    if config.batch_size > config.buffer_size:
-        raise ValueError(
-            f"{cls}: batch_size {config.batch_size} > buffer_size {config.buffer_size}"
-        )
-    per_update = config.num_envs * config.train_frequency
-    if config.total_timesteps < per_update:
-        raise ValueError(
-            f"{cls}: total_timesteps {config.total_timesteps} is less than one update "
-            f"(num_envs * train_frequency = {per_update})"
-        )
+    actor_learning_rate: float = 1e-3
+    critic_learning_rate: float = 1e-3
+
+    def __post_init__(self):
+        super().__post_init__()
+        c = V.config_name(self)
+        V.check_positive(c, "actor_learning_rate", self.actor_learning_rate)
+        V.check_positive(c, "critic_learning_rate", self.critic_learning_rate)
 
 
 # ------------------------------------------------------------------- pure pieces
 def polyak(target, online, tau):
     """`tau * online + (1 - tau) * target`, leaf by leaf (`tau = 1`: a hard copy)."""
     return jax.tree.map(lambda t, o: tau * o + (1.0 - tau) * t, target, online)
-
-
-def linear_schedule(start, end, duration, t):
-    """`start -> end` linearly over `duration` steps, then constant at `end`."""
-    frac = jnp.clip(t / jnp.maximum(duration, 1.0), 0.0, 1.0)
-    return start + frac * (end - start)
 
 
 def crossed(before, after, interval: int):
@@ -249,13 +267,12 @@ def make_update(
 
 
 __all__ = [
+    "ActorCriticConfig",
     "ReplayConfig",
     "crossed",
     "init_fields",
-    "linear_schedule",
     "make_update",
     "polyak",
     "transition_item",
     "uniform_policy",
-    "validate_replay_config",
 ]

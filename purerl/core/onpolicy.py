@@ -1,5 +1,7 @@
 """Pieces shared by the on-policy actor-critic family (REINFORCE, VPG, A2C, A3C, TRPO, PPO).
 
+* `RolloutConfig`: the hyper-parameters all six share (budget, rollout size, discount,
+  network), with `batch_size`, `num_updates` and the budget check.
 * `make_actor_critic`: the policy/value network for an env (categorical or Gaussian head).
 * `split_params` / `merge_params`: the policy and value halves of a separate-torso
   `ActorCritic`, for algorithms that give each its own optimiser (VPG, TRPO, REINFORCE's
@@ -8,11 +10,15 @@
   the true next observations for truncation-aware bootstrapping.
 * `fit_value`: full-batch value regression, `iters` optimiser steps.
 * `make_optimizer`: Adam or RMSProp with optional gradient clipping and linear annealing.
-* `flatten`, `policy_gradient_loss`, `masked_mean`.
+* `merge_time_batch`: `[T, B, ...]` leaves to `[T * B, ...]`.
+
+The losses the family shares (`policy_gradient_loss`, `value_loss`, ...) are in
+`purerl.core.losses`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import jax
@@ -20,12 +26,53 @@ import jax.numpy as jnp
 import optax
 
 from purerl import envs
+from purerl.core import schedules
+from purerl.core import validation as V
+from purerl.core.losses import masked_mean
 from purerl.core.returns import gae
 from purerl.core.rollout import rollout
-from purerl.nets import ActorCritic
+from purerl.nets import ACTIVATIONS, ActorCritic
 
 POLICY_KEYS = ("actor_torso", "policy_head")
 VALUE_KEYS = ("critic_torso", "value_head")
+
+
+@dataclasses.dataclass(frozen=True)
+class RolloutConfig(V.ConfigBase):
+    """The hyper-parameters every on-policy `Config` shares, validated once here: each
+    update collects `num_steps` steps from each of `num_envs` envs (`batch_size` env steps)
+    and learns from them (defaults: VPG's; a subclass changes them with class keywords,
+    see `validation.ConfigBase`)."""
+
+    total_timesteps: int = 500_000  # env steps of one training run (per seed)
+    num_envs: int = 8  # parallel envs
+    num_steps: int = 128  # steps per env per update (rollout length)
+    gamma: float = 0.99  # discount of the returns (1: the undiscounted objective)
+    hidden_sizes: Sequence[int] = (64, 64)  # hidden layer widths
+    activation: str = "tanh"
+    log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian
+
+    def __post_init__(self):
+        c = V.config_name(self)
+        for name in ("total_timesteps", "num_envs", "num_steps"):
+            V.check_int(c, name, getattr(self, name))
+        V.check_unit(c, "gamma", self.gamma)
+        V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
+        V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
+        V.check_budget(c, self.total_timesteps, self.batch_size, self._budget_unit())
+
+    def _budget_unit(self) -> str:
+        """What one update's env steps are called in the budget error."""
+        return f"one batch (num_envs * num_steps = {self.batch_size})"
+
+    @property
+    def batch_size(self) -> int:
+        """Env steps per update."""
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return self.total_timesteps // self.batch_size
 
 
 def make_actor_critic(
@@ -81,26 +128,9 @@ def collect(key, net, params, env, env_params, env_state, obs, num_steps: int):
     return env_state, obs, traj, v_tp1
 
 
-def flatten(tree):
+def merge_time_batch(tree):
     """Merge the leading `[T, B]` axes of every leaf into one `[T * B]` axis."""
     return jax.tree.map(lambda x: x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:]), tree)
-
-
-def masked_mean(x, mask=None):
-    """Mean of `x` over the entries where `mask` is true (all entries if `mask` is None)."""
-    if mask is None:
-        return jnp.mean(x)
-    m = jnp.asarray(mask, x.dtype)
-    return jnp.sum(x * m) / jnp.maximum(jnp.sum(m), 1.0)
-
-
-def policy_gradient_loss(log_prob, weights, mask=None):
-    """The score-function surrogate `-(log pi(a|s) * weights).mean()` over valid steps.
-
-    Its gradient is the policy-gradient estimate `-mean_t grad log pi(a_t|s_t) Psi_t` for
-    any weights `Psi_t` (whole return, reward-to-go, advantage), which are held constant.
-    """
-    return -masked_mean(log_prob * jax.lax.stop_gradient(weights), mask)
 
 
 def make_optimizer(
@@ -116,7 +146,7 @@ def make_optimizer(
     learning rate decayed linearly to 0 over `anneal_steps` optimiser steps."""
     lr = learning_rate
     if anneal_steps:
-        lr = lambda count: learning_rate * jnp.maximum(1.0 - count / anneal_steps, 0.0)
+        lr = schedules.anneal_to_zero(learning_rate, anneal_steps)
     if name == "adam":
         opt = optax.adam(lr, eps=eps)
     elif name == "rmsprop":
@@ -163,8 +193,3 @@ def advantages_and_returns(traj, v_tp1, gamma, lambda_):
     adv, _ = gae(traj.reward, v_t, v_tp1, traj.terminated, traj.truncated, gamma, lambda_)
     _, ret = gae(traj.reward, v_t, v_tp1, traj.terminated, traj.truncated, gamma, 1.0)
     return adv, ret
-
-
-def normalize(x, eps: float = 1e-8):
-    """Standardise `x` to zero mean and unit variance."""
-    return (x - x.mean()) / (x.std() + eps)

@@ -2,14 +2,55 @@
 
 Float hyper-parameters may be traced (a `vmap` over learning rates builds the config inside
 the mapped function); checks on traced values are skipped, never turned into errors.
+
+`ConfigBase` lets a `Config` inherit shared fields (written, documented and validated once
+in a base such as `purerl.core.offpolicy.ReplayConfig`) and change only their defaults.
 """
 
 from __future__ import annotations
 
 import math
+import typing
 from typing import Any
 
 import jax
+
+
+class ConfigBase:
+    """Base of the shared-field Configs (`offpolicy.ReplayConfig`, `onpolicy.RolloutConfig`).
+
+    A subclass changes inherited defaults with class keywords instead of re-declaring the
+    fields, so each field's type and documentation (its comment, which tyro shows as the
+    flag's help) stay written once, in the base that declares it::
+
+        @dataclasses.dataclass(frozen=True)
+        class Config(offpolicy.ReplayConfig, batch_size=256, tau=1.0):
+            num_atoms: int = 51
+
+    An overridden field keeps its place in the field order. A subclass may still re-declare
+    a field (with a comment) where its meaning for that algorithm needs its own help text.
+    """
+
+    def __init_subclass__(cls, **defaults):
+        super().__init_subclass__()
+        if not defaults:
+            return
+        own = dict(cls.__dict__.get("__annotations__", {}))
+        for name, value in defaults.items():
+            owners = [b for b in cls.__mro__[1:] if name in getattr(b, "__dataclass_fields__", {})]
+            if not owners or name in own:
+                raise TypeError(
+                    f"{cls.__qualname__}: default override {name!r} must name a field "
+                    "declared in a base class (and not re-declared here)"
+                )
+            own[name] = typing.get_type_hints(owners[0])[name]
+            setattr(cls, name, value)
+        cls.__annotations__ = own
+
+
+def config_name(config) -> str:
+    """`"<module>.<class>"` of a Config (e.g. `"dqn.Config"`), for error messages."""
+    return f"{type(config).__module__.rsplit('.', 1)[-1]}.{type(config).__qualname__}"
 
 
 def is_traced(x: Any) -> bool:

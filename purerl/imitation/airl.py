@@ -108,7 +108,7 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
         env_state, obs, traj, v_tp1 = onpolicy.collect(
             k_roll, net, p.params, env, env_params, p.env_state, p.obs, T
         )
-        batch = onpolicy.flatten(
+        batch = onpolicy.merge_time_batch(
             {
                 "obs": traj.obs,
                 "next_obs": traj.next_obs,

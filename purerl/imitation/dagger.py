@@ -33,6 +33,7 @@ import optax
 from flax import struct
 
 from purerl import envs
+from purerl.core import schedules
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
 from purerl.core.rollout import episode_metrics, reset_envs, rollout
@@ -109,7 +110,7 @@ def beta_schedule(i, schedule: str, beta_decay=0.5, rampdown_rounds: int = 4):
     if schedule == "exponential":
         return jnp.asarray(beta_decay, jnp.float32) ** i
     if schedule == "linear":
-        return jnp.clip(1.0 - i / rampdown_rounds, 0.0, 1.0)
+        return schedules.linear(1.0, 0.0, rampdown_rounds)(i)
     raise ValueError(f"beta_schedule: unknown schedule {schedule!r}; choose from {SCHEDULES}")
 
 

@@ -173,7 +173,7 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
         env_state, obs, traj, v_tp1 = onpolicy.collect(
             k_roll, net, p.params, env, env_params, p.env_state, p.obs, T
         )
-        batch = onpolicy.flatten({"obs": traj.obs, "action": traj.action})
+        batch = onpolicy.merge_time_batch({"obs": traj.obs, "action": traj.action})
         d_params, d_opt, d_metrics = disc.fit(
             k_disc,
             disc_loss,

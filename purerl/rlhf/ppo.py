@@ -11,7 +11,7 @@ Advantages come from `purerl.core.returns.gae` over tokens (gamma, lambda; the e
 terminates at the last token: EOS, or the length limit, where the score is paid) and are
 whitened over the batch's valid tokens. The policy and a scalar value head share the
 transformer trunk. `num_epochs` passes of `num_minibatches` Adam steps minimise
-`purerl.algos.ppo.clip_policy_loss` + `vf_coef * purerl.algos.ppo.value_loss` (clipped)
+`purerl.core.losses.clip_policy_loss` + `vf_coef * purerl.core.losses.value_loss` (clipped)
 over valid tokens; nothing here re-implements PPO's losses.
 
 With `adaptive_kl`, beta follows Ziegler et al.'s proportional controller after each update:
@@ -33,8 +33,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purerl.algos.ppo import approx_kl, clip_policy_loss, value_loss
 from purerl.core import validation as V
+from purerl.core.losses import approx_kl, clip_policy_loss, value_loss
 from purerl.core.returns import gae
 from purerl.rlhf import sampling, tasks
 from purerl.rlhf.lm import LM, with_features

@@ -10,7 +10,7 @@ where log pi(y|x) sums the response's token log-probabilities (EOS included), th
 the sequence k1 estimate, and the baseline b(x) is a learned scalar head on the policy
 trunk's features at the prompt's last token (a state-dependent baseline: it lowers the
 variance and leaves the gradient unbiased). R and b are held fixed in the policy term.
-`normalize_advantages` standardises R - b over the batch (`purerl.algos.ppo.normalize`).
+`normalize_advantages` standardises R - b over the batch (`purerl.core.losses.normalize`).
 Optionally beta follows the same adaptive controller as `rlhf.ppo`.
 
 Metrics: those of `rlhf.ppo` (`gold`, `proxy`, `kl/k1`, `kl/exact`, `kl_teacher`,
@@ -26,8 +26,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purerl.algos.ppo import normalize
 from purerl.core import validation as V
+from purerl.core.losses import normalize
 from purerl.rlhf import sampling, tasks
 from purerl.rlhf.lm import LM, with_features
 from purerl.rlhf.ppo import adaptive_kl_coef, init_value_head

@@ -7,6 +7,7 @@ import pytest
 
 import purerl
 from purerl.algos import dqn
+from purerl.core import schedules
 
 
 def test_double_and_vanilla_targets_hand_computed():
@@ -30,7 +31,7 @@ def test_td_loss_is_huber_on_taken_action():
 
 
 def test_epsilon_schedule_and_polyak():
-    eps = [float(dqn.linear_schedule(1.0, 0.1, 100, t)) for t in (0, 50, 100, 1000)]
+    eps = [float(schedules.linear(1.0, 0.1, 100)(t)) for t in (0, 50, 100, 1000)]
     np.testing.assert_allclose(eps, [1.0, 0.55, 0.1, 0.1], rtol=1e-6)
     out = dqn.polyak({"w": jnp.zeros(2)}, {"w": jnp.ones(2)}, 0.25)
     np.testing.assert_allclose(out["w"], [0.25, 0.25])

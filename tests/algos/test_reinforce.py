@@ -7,6 +7,7 @@ import pytest
 
 import purerl
 from purerl.algos import reinforce
+from purerl.core import losses
 
 # A multi-step bandit: every episode lasts H steps; at each step a state-independent softmax
 # policy picks one of K arms with deterministic rewards r. J = H * sum_a pi_a r_a, so
@@ -29,7 +30,7 @@ def _estimates(kind, baseline, n=20_000, seed=0):
 
     def grad_one(a_n, w_n):
         logp = lambda th: jax.nn.log_softmax(th)[a_n]
-        return -jax.grad(lambda th: reinforce.compute_loss(logp(th), w_n))(THETA)
+        return -jax.grad(lambda th: losses.policy_gradient_loss(logp(th), w_n))(THETA)
 
     return jax.vmap(grad_one, in_axes=(1, 1))(a, w)  # [N, K]
 
