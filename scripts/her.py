@@ -84,7 +84,7 @@ def run_bitflip(args: Args) -> dict:
             if variant == "dqn+her":
                 agent = her.make(env, params, dqn, config, her.Config())
             else:
-                agent = dqn.make(env, params, config)
+                agent = dqn.make(purerl.envs.FlattenGoal(env), params, config)
             steps, curve, _, secs = success_curve(
                 agent, args.num_seeds, args.seed, args.chunks, args.eval_episodes
             )
@@ -125,7 +125,7 @@ def run_pointreach(args: Args) -> dict:
             if variant.endswith("+her"):
                 agent = her.make(env, params, base, config, her.Config())
             else:
-                agent = base.make(env, params, config)
+                agent = base.make(purerl.envs.FlattenGoal(env), params, config)
             steps, curve, train_rate, secs = success_curve(
                 agent, args.num_seeds, args.seed, args.chunks, args.eval_episodes
             )

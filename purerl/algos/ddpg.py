@@ -137,6 +137,7 @@ def make_deterministic_agent(
     noise_clip=0.5,
     policy_delay: int = 1,
     buffer=None,
+    input_fn=None,
 ) -> Agent:
     """DDPG (`num_critics=1`, no smoothing, `policy_delay=1`) and TD3 (twin critics,
     target policy smoothing, actor and target updates every `policy_delay` critic steps)."""
@@ -149,9 +150,8 @@ def make_deterministic_agent(
     action_dim = envs.action_dim(env, env_params)
     action_shape = envs.action_shape(env, env_params)
     hidden = tuple(config.hidden_sizes)
-    goal = dict(input_fn=envs.network_input)  # goal-conditioned dict observations (HER)
-    actor = DeterministicActor(action_dim, hidden, config.activation, obs_ndim, **goal)
-    critic = ContinuousQEnsemble(num_critics, hidden, config.activation, obs_ndim, **goal)
+    actor = DeterministicActor(action_dim, hidden, config.activation, obs_ndim, input_fn)
+    critic = ContinuousQEnsemble(num_critics, hidden, config.activation, obs_ndim, input_fn)
     actor_tx = optax.adam(config.actor_learning_rate)
     critic_tx = optax.adam(config.critic_learning_rate)
     if buffer is None:
@@ -253,10 +253,13 @@ def make_deterministic_agent(
     return Agent(init, update, act, config.num_updates, env, env_params, config)
 
 
-def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
+def make(env, env_params, config: Config = Config(), *, buffer=None, input_fn=None) -> Agent:
     """Build DDPG for a continuous-action `env`. Raises ValueError on bad input.
 
-    `buffer`: a custom `ReplayBuffer` in place of the uniform one (`purerl.algos.her`)."""
+    `buffer`: a custom `ReplayBuffer` in place of the uniform one; `input_fn`: what the
+    networks read of an observation (both set by `purerl.algos.her` for goal dicts)."""
     if not isinstance(config, Config):
         raise ValueError(f"ddpg.make expects a ddpg.Config, got {type(config).__name__}")
-    return make_deterministic_agent(env, env_params, config, "DDPG", num_critics=1, buffer=buffer)
+    return make_deterministic_agent(
+        env, env_params, config, "DDPG", num_critics=1, buffer=buffer, input_fn=input_fn
+    )

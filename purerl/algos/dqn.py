@@ -219,10 +219,11 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer
 
 
 # ------------------------------------------------------------------------- make
-def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
+def make(env, env_params, config: Config = Config(), *, buffer=None, input_fn=None) -> Agent:
     """Build DQN for a discrete-action `env`. Raises ValueError on bad input.
 
-    `buffer`: a custom `ReplayBuffer` in place of the uniform one (`purerl.algos.her`)."""
+    `buffer`: a custom `ReplayBuffer` in place of the uniform one; `input_fn`: what the
+    network reads of an observation (both set by `purerl.algos.her` for goal dicts)."""
     if not isinstance(config, Config):
         raise ValueError(f"dqn.make expects a dqn.Config, got {type(config).__name__}")
     check_discrete("DQN", env, env_params)
@@ -232,7 +233,7 @@ def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
         config.activation,
         obs_ndim=len(envs.obs_shape(env, env_params)),
         dueling=config.dueling,
-        input_fn=envs.network_input,
+        input_fn=input_fn,
     )
 
     def loss_fn(params, target_params, batch):

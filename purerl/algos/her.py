@@ -96,12 +96,13 @@ class Config:
 
 def _check_base(base, base_config) -> str:
     """The short name of `base` after checking (by duck typing) that it is an off-policy
-    algorithm HER can drive: a `make(env, env_params, config, *, buffer=None)` that takes
-    a replay buffer, and a `Config` whose instance `base_config` is, with the replay
-    fields HER reads (`REPLAY_FIELDS`)."""
+    algorithm HER can drive: a `make(env, env_params, config, *, buffer=None,
+    input_fn=None)` that takes a replay buffer and what its networks read of an
+    observation, and a `Config` whose instance `base_config` is, with the replay fields HER
+    reads (`REPLAY_FIELDS`)."""
     name = getattr(base, "__name__", type(base).__name__).rsplit(".", 1)[-1]
     try:
-        takes_buffer = "buffer" in inspect.signature(base.make).parameters
+        takes_buffer = {"buffer", "input_fn"} <= set(inspect.signature(base.make).parameters)
     except (AttributeError, TypeError, ValueError):  # no make / not callable / no signature
         takes_buffer = False
     config_cls = getattr(base, "Config", None)
@@ -109,8 +110,8 @@ def _check_base(base, base_config) -> str:
         raise ValueError(
             f"her.make: base must be one of purerl's off-policy algorithm modules "
             f"({', '.join(BASES)}, ...) or any module with a Config class and "
-            f"make(env, env_params, config, *, buffer=None); {name!r} has no "
-            f"{'Config' if takes_buffer else 'make(..., buffer=...)'}"
+            f"make(env, env_params, config, *, buffer=None, input_fn=None); {name!r} has no "
+            f"{'Config' if takes_buffer else 'make(..., buffer=..., input_fn=...)'}"
         )
     if not isinstance(base_config, config_cls):
         raise ValueError(
@@ -167,7 +168,9 @@ def make(env, env_params, base, base_config, config: Config = Config()) -> Agent
         strategy=config.strategy,
         k=config.k,
     )
-    agent = base.make(env, env_params, base_config, buffer=buffer)
+    # The replay items keep the goal dicts (the buffer relabels their goals); the networks
+    # read concat(observation, desired_goal).
+    agent = base.make(env, env_params, base_config, buffer=buffer, input_fn=envs.network_input)
 
     def update(state):
         state, metrics = agent.update(state)

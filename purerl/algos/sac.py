@@ -240,16 +240,16 @@ def discrete_head(env, env_params, config, obs_ndim: int, **net_kwargs) -> Head:
 
 
 # ------------------------------------------------------------------------- make
-def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
+def make(env, env_params, config: Config = Config(), *, buffer=None, input_fn=None) -> Agent:
     """Build SAC for a continuous- or discrete-action `env`. Raises ValueError on bad input.
 
-    `buffer`: a custom `ReplayBuffer` in place of the uniform one (`purerl.algos.her`)."""
+    `buffer`: a custom `ReplayBuffer` in place of the uniform one; `input_fn`: what the
+    networks read of an observation (both set by `purerl.algos.her` for goal dicts)."""
     if not isinstance(config, Config):
         raise ValueError(f"sac.make expects a sac.Config, got {type(config).__name__}")
     build = discrete_head if envs.is_discrete(env, env_params) else continuous_head
     obs_ndim = len(envs.obs_shape(env, env_params))
-    # input_fn: goal-conditioned dict observations (HER) enter as concat(obs, goal)
-    head = build(env, env_params, config, obs_ndim, input_fn=envs.network_input)
+    head = build(env, env_params, config, obs_ndim, input_fn=input_fn)
     actor = head.actor
     target_entropy = (
         head.default_target_entropy if config.target_entropy is None else config.target_entropy

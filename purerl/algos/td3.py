@@ -57,10 +57,11 @@ class Config(DeterministicConfig):
         V.check_int(c, "policy_delay", self.policy_delay)
 
 
-def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
+def make(env, env_params, config: Config = Config(), *, buffer=None, input_fn=None) -> Agent:
     """Build TD3 for a continuous-action `env`. Raises ValueError on bad input.
 
-    `buffer`: a custom `ReplayBuffer` in place of the uniform one (`purerl.algos.her`)."""
+    `buffer`: a custom `ReplayBuffer` in place of the uniform one; `input_fn`: what the
+    networks read of an observation (both set by `purerl.algos.her` for goal dicts)."""
     if not isinstance(config, Config):
         raise ValueError(f"td3.make expects a td3.Config, got {type(config).__name__}")
     return make_deterministic_agent(
@@ -73,4 +74,5 @@ def make(env, env_params, config: Config = Config(), *, buffer=None) -> Agent:
         noise_clip=config.noise_clip,
         policy_delay=config.policy_delay,
         buffer=buffer,
+        input_fn=input_fn,
     )

@@ -41,7 +41,8 @@ def default_cache_dir() -> str:
 
 
 def _path(env_id: str, spec: ExpertSpec, cache_dir: str) -> str:
-    tag = repr((spec.algo.__name__, dataclasses.astuple(spec.config), spec.seed)).encode()
+    fields = sorted(dataclasses.asdict(spec.config).items())  # independent of field order
+    tag = repr((spec.algo.__name__, fields, spec.seed)).encode()
     digest = hashlib.sha1(tag).hexdigest()[:10]
     name = spec.algo.__name__.rsplit(".", 1)[-1]
     return os.path.join(cache_dir, f"{env_id}-{name}-{digest}.ckpt")
