@@ -20,7 +20,8 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from purerl.core.checkpoint import save
 from purerl.core.devices import batch_mesh, gather, global_array, initialize, use_all_cores
-from purerl.core.train import evaluate, train
+from purerl.core.many import train_many
+from purerl.core.train import evaluate
 from purerl.envs import make_env
 
 
@@ -58,31 +59,24 @@ def run(
 ) -> Result:
     """Train `num_seeds` seeds of `algo` (a module with `make`) in one vmap, then report.
 
-    Progress is shown by running the compiled loop in chunks of updates (one compile;
-    `train(..., state=...)` continues exactly where the last chunk stopped).
+    The seeds are trained by `purerl.train_many` (sharded over every device), in chunks of
+    updates so that progress shows (`train_many(..., states=...)` continues exactly where
+    the last chunk stopped; one compile per chunk length).
     """
     env, env_params = make_env(env_id, **(env_kwargs or {}))
     agent = algo.make(env, env_params, config)
     name = algo.__name__.rsplit(".", 1)[-1]
     out = out or os.path.join("runs", f"{name}-{env_id}-{time.strftime('%Y%m%d-%H%M%S')}")
     os.makedirs(out, exist_ok=True)
-    keys = _spread(jax.random.split(jax.random.key(seed), num_seeds))
+    keys = jax.random.split(jax.random.key(seed), num_seeds)
     total = agent.num_updates
     chunk = max(1, total // max(1, progress_chunks))
-    init = jax.jit(jax.vmap(agent.init))
-    step_fns: dict[int, Any] = {}
-
-    def advance(states, n):
-        if n not in step_fns:
-            step_fns[n] = jax.jit(jax.vmap(lambda s: train(agent, num_updates=n, state=s)))
-        return step_fns[n](states)
-
     t0 = time.time()
-    states = init(keys)
+    states, _ = train_many(agent, keys, num_updates=0)  # init only
     chunks, done = [], 0
     while done < total:
         n = min(chunk, total - done)
-        states, m = advance(states, n)
+        states, m = train_many(agent, keys, num_updates=n, states=states)
         chunks.append(gather(m))
         done += n
         if not quiet:

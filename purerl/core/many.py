@@ -32,6 +32,7 @@ def train_many(
     *,
     num_updates: int | None = None,
     stop_on_nonfinite: bool = False,
+    states: Any = None,
 ):
     """Train a batch of runs in one compiled program, sharded over the devices of `mesh`.
 
@@ -48,6 +49,9 @@ def train_many(
       combine: "cross": every seed with every setting, results `[H, S, ...]`;
         "zip": seed `i` with setting `i` (`H == S`), results `[S, ...]`.
       num_updates, stop_on_nonfinite: as in `purerl.train`.
+      states: continue these runs (the `states` of an earlier call with the same keys,
+        hparams and combine) instead of initialising new ones; e.g. a long run in chunks
+        with progress in between (`purerl.cli.experiment`). `num_updates=0` only inits.
 
     Returns:
       `(states, metrics)` stacked over the batch (leading `[S]`, `[H, S]` or `[S]`). With
@@ -102,18 +106,27 @@ def train_many(
 
     owner = agent_fn.update if isinstance(agent_fn, Agent) else agent_fn
     statics = ("train_many", mesh, combine, num_updates, stop_on_nonfinite, typed, B, S, H)
+    statics += (states is None,)
     cache = jit_cache(owner)
     fn = cache.get(statics)
     if fn is None:
 
-        def one(inp):
+        def one(inp, state):
             key = jax.random.wrap_key_data(inp["key"]) if typed else inp["key"]
             agent = agent_fn if hparams is None else agent_fn(inp["hp"])
             n = agent.num_updates if num_updates is None else num_updates
-            return train_loop(agent, key, None, n, stop_on_nonfinite=stop_on_nonfinite)
+            return train_loop(agent, key, state, n, stop_on_nonfinite=stop_on_nonfinite)
 
-        def many(inp):
-            out = jax.vmap(one)(inp)
+        def batched(x):  # a result's [H, S] / [S] layout -> the padded [B + pad] batch
+            if hparams is not None and combine == "cross":
+                x = x.reshape((B,) + x.shape[2:])
+            x = jnp.concatenate([x] + [x[-1:]] * pad) if pad else x
+            return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
+
+        def many(inp, states):
+            if states is not None:
+                states = jax.tree.map(batched, states)
+            out = jax.vmap(one)(inp, states)
             if sharding is not None:
                 out = jax.lax.with_sharding_constraint(out, sharding)
             if pad:  # (XLA may gather the result to every device)
@@ -124,4 +137,4 @@ def train_many(
 
         fn = jax.jit(many)
         cache[statics] = fn
-    return fn(inputs)
+    return fn(inputs, states)

@@ -65,6 +65,40 @@ def test_train_many_sharded_equals_unsharded_per_seed(run_on_devices):
     assert out["zip"] < 1e-4, out
 
 
+def test_train_many_continues_states_in_chunks(run_on_devices):
+    """Chunks (init with num_updates=0, then states=) equal one call, padded and crossed."""
+    out = run_on_devices(
+        f"""
+        import dataclasses, json
+        import jax, jax.numpy as jnp, numpy as np
+        import purerl
+        from purerl.algos import ppo
+        from purerl.core.many import train_many
+
+        env, p = purerl.make_env("CartPole-v1")
+        cfg = {TINY}
+        make = lambda h: ppo.make(env, p, dataclasses.replace(cfg, learning_rate=h["lr"]))
+        hp = {{"lr": jnp.array([1e-3, 3e-4])}}
+        keys = jax.random.split(jax.random.key(0), 3)  # 2 x 3 runs on 4 devices: padded
+
+        def diff(a, b):
+            return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y))))
+                       for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+        whole, m = train_many(make, keys, hp, num_updates=3)
+        s, m0 = train_many(make, keys, hp, num_updates=0)
+        s, m1 = train_many(make, keys, hp, num_updates=1, states=s)
+        s, m2 = train_many(make, keys, hp, num_updates=2, states=s)
+        chunked = {{k: np.concatenate([m1[k], m2[k]], axis=2) for k in m}}
+        res = {{"state": diff(whole.params, s.params), "metrics": diff(m, chunked),
+                "init_shape": list(m0["finite"].shape), "shape": list(m["finite"].shape)}}
+        print("RESULT " + json.dumps(res))
+        """
+    )
+    assert out["init_shape"] == [2, 3, 0] and out["shape"] == [2, 3, 3]
+    assert out["state"] == 0.0 and out["metrics"] == 0.0, out
+
+
 def test_train_many_rejects_bad_input():
     env, p = purerl.make_env("CartPole-v1")
     agent = ppo.make(env, p, ppo.Config(total_timesteps=64, num_envs=4, num_steps=16))
