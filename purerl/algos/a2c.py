@@ -23,7 +23,6 @@ from flax import struct
 from purerl.core import onpolicy
 from purerl.core import validation as V
 from purerl.core.losses import normalize, policy_gradient_loss, value_loss
-from purerl.core.returns import gae
 from purerl.core.rollout import episode_metrics, reset_envs
 from purerl.types import Agent
 
@@ -109,15 +108,7 @@ def segment_gradients(key, net, params, env, env_params, env_state, obs, config:
     env_state, obs, traj, v_tp1 = onpolicy.collect(
         key, net, params, env, env_params, env_state, obs, config.num_steps
     )
-    adv, ret = gae(
-        traj.reward,
-        traj.extras["value"],
-        v_tp1,
-        traj.terminated,
-        traj.truncated,
-        config.gamma,
-        config.gae_lambda,
-    )
+    adv, ret = onpolicy.traj_gae(traj, v_tp1, config.gamma, config.gae_lambda)
     batch = onpolicy.merge_time_batch(
         {"obs": traj.obs, "action": traj.action, "advantage": adv, "return": ret}
     )

@@ -184,12 +184,21 @@ def fit_value(net, params, opt_state, tx, obs, targets, iters: int, mask=None):
     return merge_params(pi_params, v_params), opt_state, losses[0]
 
 
+def traj_gae(traj, v_tp1, gamma, lambda_):
+    """`returns.gae` on a `collect`ed trajectory: its rewards, its values
+    (`traj.extras["value"]`) and its episode ends, with `v_tp1 [T, B]` from `collect`.
+
+    Returns `(advantages, returns)`, `[T, B]` each."""
+    return gae(
+        traj.reward, traj.extras["value"], v_tp1, traj.terminated, traj.truncated, gamma, lambda_
+    )
+
+
 def advantages_and_returns(traj, v_tp1, gamma, lambda_):
     """Spinning Up's targets for VPG and TRPO, truncation aware, `[T, B]` each:
     GAE-lambda advantages, and the discounted rewards-to-go bootstrapped from V wherever a
     time limit or the rollout's end cuts an episode (GAE with lambda = 1) for V's regression.
     """
-    v_t = traj.extras["value"]
-    adv, _ = gae(traj.reward, v_t, v_tp1, traj.terminated, traj.truncated, gamma, lambda_)
-    _, ret = gae(traj.reward, v_t, v_tp1, traj.terminated, traj.truncated, gamma, 1.0)
+    adv, _ = traj_gae(traj, v_tp1, gamma, lambda_)
+    _, ret = traj_gae(traj, v_tp1, gamma, 1.0)
     return adv, ret
