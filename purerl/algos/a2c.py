@@ -23,7 +23,7 @@ from flax import struct
 from purerl.core import onpolicy
 from purerl.core import validation as V
 from purerl.core.losses import normalize, policy_gradient_loss, value_loss
-from purerl.core.rollout import episode_metrics, reset_envs
+from purerl.core.rollout import episode_metrics
 from purerl.types import Agent
 
 
@@ -140,9 +140,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     B = config.num_envs
 
     def init(key) -> State:
-        k_net, k_env, k_state = jax.random.split(key, 3)
-        obs, env_state = reset_envs(k_env, env, env_params, B)
-        params = net.init(k_net, obs[:1])
+        params, env_state, obs, k_state = onpolicy.init_net_and_envs(key, net, env, env_params, B)
         return State(params, tx.init(params), env_state, obs, k_state, jnp.int32(0))
 
     def update(state: State):
