@@ -23,8 +23,7 @@ from flax import struct
 from purerl.core import onpolicy
 from purerl.core import validation as V
 from purerl.core.losses import normalize, policy_gradient_loss, value_loss
-from purerl.core.returns import gae
-from purerl.core.rollout import episode_metrics, reset_envs
+from purerl.core.rollout import episode_metrics
 from purerl.types import Agent
 
 
@@ -109,15 +108,7 @@ def segment_gradients(key, net, params, env, env_params, env_state, obs, config:
     env_state, obs, traj, v_tp1 = onpolicy.collect(
         key, net, params, env, env_params, env_state, obs, config.num_steps
     )
-    adv, ret = gae(
-        traj.reward,
-        traj.extras["value"],
-        v_tp1,
-        traj.terminated,
-        traj.truncated,
-        config.gamma,
-        config.gae_lambda,
-    )
+    adv, ret = onpolicy.traj_gae(traj, v_tp1, config.gamma, config.gae_lambda)
     batch = onpolicy.merge_time_batch(
         {"obs": traj.obs, "action": traj.action, "advantage": adv, "return": ret}
     )
@@ -149,9 +140,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     B = config.num_envs
 
     def init(key) -> State:
-        k_net, k_env, k_state = jax.random.split(key, 3)
-        obs, env_state = reset_envs(k_env, env, env_params, B)
-        params = net.init(k_net, obs[:1])
+        params, env_state, obs, k_state = onpolicy.init_net_and_envs(key, net, env, env_params, B)
         return State(params, tx.init(params), env_state, obs, k_state, jnp.int32(0))
 
     def update(state: State):

@@ -41,8 +41,8 @@ import optax
 from flax import struct
 
 from purerl.algos import a2c
+from purerl.core import onpolicy
 from purerl.core import validation as V
-from purerl.core.rollout import reset_envs
 from purerl.types import Agent
 
 
@@ -95,9 +95,9 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     tx = a2c.make_optimizer(config, config.num_updates * W)  # one optimiser step per tick
 
     def init(key) -> State:
-        k_net, k_env, k_state = jax.random.split(key, 3)
-        obs, env_state = reset_envs(k_env, env, env_params, W * B)
-        params = net.init(k_net, obs[:1])
+        params, env_state, obs, k_state = onpolicy.init_net_and_envs(
+            key, net, env, env_params, W * B
+        )
         split = lambda x: x.reshape((W, B) + x.shape[1:])
         return State(
             params=params,

@@ -19,10 +19,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from purerl import envs
-from purerl.algos.dqn import State, ValueConfig, check_discrete, make_value_agent
+from purerl.algos.dqn import State, ValueConfig, check_discrete, make_distributional_agent
 from purerl.core import validation as V
-from purerl.nets import DistributionalQNetwork
 from purerl.types import Agent
 
 __all__ = [
@@ -108,30 +106,14 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     if not isinstance(config, Config):
         raise ValueError(f"c51.make expects a c51.Config, got {type(config).__name__}")
     check_discrete("C51", env, env_params)
-    net = DistributionalQNetwork(
-        envs.num_actions(env, env_params),
-        config.num_atoms,
-        tuple(config.hidden_sizes),
-        config.activation,
-        obs_ndim=len(envs.obs_shape(env, env_params)),
-    )
     z = support(config.v_min, config.v_max, config.num_atoms)
+    to_q = lambda logits: jnp.sum(jax.nn.softmax(logits, axis=-1) * z, axis=-1)
 
-    def q_values(params, obs):
-        return jnp.sum(jax.nn.softmax(net.apply(params, obs), axis=-1) * z, axis=-1)
-
-    def loss_fn(params, target_params, batch):
-        logits = net.apply(params, batch["obs"])  # [N, A, n]
-        a = batch["action"].astype(jnp.int32)
-        logits_sa = jnp.take_along_axis(logits, a[:, None, None], axis=1)[:, 0]
-        probs_next = jax.nn.softmax(net.apply(target_params, batch["next_obs"]), axis=-1)
-        q_next = q_values(params, batch["next_obs"]) if config.double_dqn else None
-        if q_next is None:
-            q_next = jnp.sum(probs_next * z, axis=-1)
-        a_star = jnp.argmax(q_next, axis=-1)
-        p_next = jnp.take_along_axis(probs_next, a_star[:, None, None], axis=1)[:, 0]
+    def loss_of(logits_sa, logits_next, batch):
+        p_next = jax.nn.softmax(logits_next, axis=-1)
         target = categorical_targets(batch["reward"], batch["terminated"], p_next, z, config.gamma)
-        q_sa = jnp.sum(jax.nn.softmax(logits_sa, axis=-1) * z, axis=-1)
-        return categorical_loss(logits_sa, target), {"q_mean": q_sa.mean()}
+        return categorical_loss(logits_sa, target), {"q_mean": to_q(logits_sa).mean()}
 
-    return make_value_agent(env, env_params, config, net, loss_fn, q_values, "categorical")
+    return make_distributional_agent(
+        env, env_params, config, config.num_atoms, to_q, loss_of, "categorical"
+    )

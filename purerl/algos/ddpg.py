@@ -239,10 +239,7 @@ def make_deterministic_agent(
         env,
         env_params,
         buffer,
-        num_envs=config.num_envs,
-        train_frequency=config.train_frequency,
-        gradient_steps=config.gradient_steps,
-        learning_starts=config.learning_starts,
+        config,
         policy=policy,
         learn=learn,
     )

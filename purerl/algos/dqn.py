@@ -29,7 +29,7 @@ from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
 from purerl.core.offpolicy import polyak
 from purerl.core.returns import td_target
-from purerl.nets import QNetwork
+from purerl.nets import DistributionalQNetwork, QNetwork
 from purerl.types import Agent
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "ValueConfig",
     "epsilon_greedy",
     "make",
+    "make_distributional_agent",
     "polyak",
     "q_targets",
     "td_loss",
@@ -196,10 +197,7 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer
         env,
         env_params,
         buffer,
-        num_envs=config.num_envs,
-        train_frequency=config.train_frequency,
-        gradient_steps=config.gradient_steps,
-        learning_starts=config.learning_starts,
+        config,
         policy=policy,
         learn=learn,
         end_phase=end_phase,
@@ -216,6 +214,33 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer
         return jnp.argmax(greedy(state.params, obs), axis=-1).astype(jnp.int32)
 
     return Agent(init, update, act, config.num_updates, env, env_params, config)
+
+
+def make_distributional_agent(env, env_params, config, num_outputs, to_q, loss_of, name) -> Agent:
+    """C51 and QR-DQN: a `DistributionalQNetwork` with `num_outputs` values per action
+    (`out [..., A, K]`), `Q = to_q(out) [..., A]`, and `loss_of(out_sa, out_next, batch) ->
+    (loss, aux)` on the online output at the taken actions and the target network's at
+    `a* = argmax_a Q(s', a)` (target Q; online Q with `double_dqn`), both `[N, K]`; the
+    loss is reported as `loss/<name>`."""
+    net = DistributionalQNetwork(
+        envs.num_actions(env, env_params),
+        num_outputs,
+        tuple(config.hidden_sizes),
+        config.activation,
+        obs_ndim=len(envs.obs_shape(env, env_params)),
+    )
+    pick = lambda out, a: jnp.take_along_axis(out, a[:, None, None], axis=1)[:, 0]
+
+    def q_values(params, obs):
+        return to_q(net.apply(params, obs))
+
+    def loss_fn(params, target_params, batch):
+        out_sa = pick(net.apply(params, batch["obs"]), batch["action"].astype(jnp.int32))
+        out_next = net.apply(target_params, batch["next_obs"])
+        q_next = q_values(params, batch["next_obs"]) if config.double_dqn else to_q(out_next)
+        return loss_of(out_sa, pick(out_next, jnp.argmax(q_next, axis=-1)), batch)
+
+    return make_value_agent(env, env_params, config, net, loss_fn, q_values, name)
 
 
 # ------------------------------------------------------------------------- make

@@ -26,7 +26,6 @@ from flax import struct
 from purerl.core import onpolicy, schedules
 from purerl.core import validation as V
 from purerl.core.losses import approx_kl, clip_policy_loss, normalize, value_loss
-from purerl.core.returns import gae
 from purerl.core.rollout import episode_metrics, reset_envs
 from purerl.types import Agent
 
@@ -179,15 +178,7 @@ def learn(
     """
     n = traj.reward.size  # T * B
     mb_size = n // config.num_minibatches
-    adv, ret = gae(
-        traj.reward,
-        traj.extras["value"],
-        v_tp1,
-        traj.terminated,
-        traj.truncated,
-        config.gamma,
-        config.gae_lambda,
-    )
+    adv, ret = onpolicy.traj_gae(traj, v_tp1, config.gamma, config.gae_lambda)
     batch = onpolicy.merge_time_batch(
         {
             "obs": traj.obs,

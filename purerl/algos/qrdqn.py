@@ -17,10 +17,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from purerl import envs
-from purerl.algos.dqn import State, ValueConfig, check_discrete, make_value_agent
+from purerl.algos.dqn import State, ValueConfig, check_discrete, make_distributional_agent
 from purerl.core import validation as V
-from purerl.nets import DistributionalQNetwork
 from purerl.types import Agent
 
 __all__ = [
@@ -102,33 +100,17 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     if not isinstance(config, Config):
         raise ValueError(f"qrdqn.make expects a qrdqn.Config, got {type(config).__name__}")
     check_discrete("QR-DQN", env, env_params)
-    net = DistributionalQNetwork(
-        envs.num_actions(env, env_params),
-        config.num_quantiles,
-        tuple(config.hidden_sizes),
-        config.activation,
-        obs_ndim=len(envs.obs_shape(env, env_params)),
-    )
     tau = quantile_midpoints(config.num_quantiles)
 
-    def q_values(params, obs):
-        return jnp.mean(net.apply(params, obs), axis=-1)
-
-    def loss_fn(params, target_params, batch):
-        theta = net.apply(params, batch["obs"])  # [N, A, K]
-        a = batch["action"].astype(jnp.int32)
-        theta_sa = jnp.take_along_axis(theta, a[:, None, None], axis=1)[:, 0]
-        theta_next = net.apply(target_params, batch["next_obs"])
-        q_next = q_values(params, batch["next_obs"]) if config.double_dqn else None
-        if q_next is None:
-            q_next = jnp.mean(theta_next, axis=-1)
-        a_star = jnp.argmax(q_next, axis=-1)
-        theta_next = jnp.take_along_axis(theta_next, a_star[:, None, None], axis=1)[:, 0]
-        not_term = 1.0 - batch["terminated"].astype(theta.dtype)
+    def loss_of(theta_sa, theta_next, batch):
+        not_term = 1.0 - batch["terminated"].astype(theta_sa.dtype)
         target = batch["reward"][:, None] + config.gamma * not_term[:, None] * theta_next
         losses = jax.vmap(quantile_huber_loss, in_axes=(0, None, 0, None))(
             theta_sa, tau, target, config.kappa
         )
         return jnp.mean(losses), {"q_mean": jnp.mean(theta_sa)}
 
-    return make_value_agent(env, env_params, config, net, loss_fn, q_values, "quantile")
+    to_q = lambda theta: jnp.mean(theta, axis=-1)
+    return make_distributional_agent(
+        env, env_params, config, config.num_quantiles, to_q, loss_of, "quantile"
+    )

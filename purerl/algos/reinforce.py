@@ -118,9 +118,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     T, B = config.num_steps, config.num_envs
 
     def init(key) -> State:
-        k_net, k_env, k_state = jax.random.split(key, 3)
-        obs, env_state = reset_envs(k_env, env, env_params, B)
-        params = net.init(k_net, obs[:1])
+        params, env_state, obs, k_state = onpolicy.init_net_and_envs(key, net, env, env_params, B)
         pi, v = onpolicy.split_params(params)
         return State(params, tx.init(pi), tx_v.init(v), env_state, obs, k_state, jnp.int32(0))
 
@@ -141,16 +139,14 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             mean = masked_mean(w, mask)
             std = jnp.sqrt(masked_mean(jnp.square(w - mean), mask))
             w = (w - mean) / (std + 1e-8)
-        pi_params, v_params = onpolicy.split_params(state.params)
 
-        def loss(pi):
-            dist = net.apply(onpolicy.merge_params(pi, v_params), traj.obs, method="policy")
-            logp = dist.log_prob(traj.action)
-            return policy_gradient_loss(logp, w, mask), masked_mean(dist.entropy(), mask)
+        def loss(dist):
+            pg = policy_gradient_loss(dist.log_prob(traj.action), w, mask)
+            return pg, (pg, masked_mean(dist.entropy(), mask))
 
-        (pi_loss, entropy), grads = jax.value_and_grad(loss, has_aux=True)(pi_params)
-        upd, opt_state = tx.update(grads, state.opt_state, pi_params)
-        params = onpolicy.merge_params(optax.apply_updates(pi_params, upd), v_params)
+        params, opt_state, grads, (pi_loss, entropy) = onpolicy.policy_step(
+            net, state.params, state.opt_state, tx, traj.obs, loss
+        )
         value_opt_state, v_loss = state.value_opt_state, jnp.float32(0.0)
         if config.baseline:
             params, value_opt_state, v_loss = onpolicy.fit_value(

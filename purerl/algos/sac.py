@@ -335,10 +335,7 @@ def make(env, env_params, config: Config = Config(), *, buffer=None, input_fn=No
         env,
         env_params,
         buffer,
-        num_envs=config.num_envs,
-        train_frequency=config.train_frequency,
-        gradient_steps=config.gradient_steps,
-        learning_starts=config.learning_starts,
+        config,
         policy=policy,
         learn=learn,
     )

@@ -31,8 +31,7 @@ from flax import struct
 
 from purerl.core import onpolicy
 from purerl.core import validation as V
-from purerl.core.losses import normalize
-from purerl.core.rollout import episode_metrics, reset_envs
+from purerl.core.rollout import episode_metrics
 from purerl.types import Agent
 
 
@@ -184,9 +183,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     T, B = config.num_steps, config.num_envs
 
     def init(key) -> State:
-        k_net, k_env, k_state = jax.random.split(key, 3)
-        obs, env_state = reset_envs(k_env, env, env_params, B)
-        params = net.init(k_net, obs[:1])
+        params, env_state, obs, k_state = onpolicy.init_net_and_envs(key, net, env, env_params, B)
         _, v = onpolicy.split_params(params)
         return State(params, tx_v.init(v), env_state, obs, k_state, jnp.int32(0))
 
@@ -195,9 +192,9 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         env_state, obs, traj, v_tp1 = onpolicy.collect(
             k_roll, net, state.params, env, env_params, state.env_state, state.obs, T
         )
-        adv, ret = onpolicy.advantages_and_returns(traj, v_tp1, config.gamma, config.gae_lambda)
-        if config.normalize_advantages:
-            adv = normalize(adv)
+        adv, ret = onpolicy.advantages_and_returns(
+            traj, v_tp1, config.gamma, config.gae_lambda, config.normalize_advantages
+        )
         batch = onpolicy.merge_time_batch({"obs": traj.obs, "action": traj.action, "adv": adv})
         old_logp = onpolicy.merge_time_batch(traj.extras["log_prob"])
         pi_old, v_params = onpolicy.split_params(state.params)

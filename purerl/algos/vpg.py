@@ -24,8 +24,8 @@ from flax import struct
 
 from purerl.core import onpolicy
 from purerl.core import validation as V
-from purerl.core.losses import normalize, policy_gradient_loss
-from purerl.core.rollout import episode_metrics, reset_envs
+from purerl.core.losses import policy_gradient_loss
+from purerl.core.rollout import episode_metrics
 from purerl.types import Agent
 
 
@@ -78,9 +78,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     T, B = config.num_steps, config.num_envs
 
     def init(key) -> State:
-        k_net, k_env, k_state = jax.random.split(key, 3)
-        obs, env_state = reset_envs(k_env, env, env_params, B)
-        params = net.init(k_net, obs[:1])
+        params, env_state, obs, k_state = onpolicy.init_net_and_envs(key, net, env, env_params, B)
         pi, v = onpolicy.split_params(params)
         return State(params, tx.init(pi), tx_v.init(v), env_state, obs, k_state, jnp.int32(0))
 
@@ -89,20 +87,18 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         env_state, obs, traj, v_tp1 = onpolicy.collect(
             k_roll, net, state.params, env, env_params, state.env_state, state.obs, T
         )
-        adv, ret = onpolicy.advantages_and_returns(traj, v_tp1, config.gamma, config.gae_lambda)
-        if config.normalize_advantages:
-            adv = normalize(adv)
-        pi_params, v_params = onpolicy.split_params(state.params)
+        adv, ret = onpolicy.advantages_and_returns(
+            traj, v_tp1, config.gamma, config.gae_lambda, config.normalize_advantages
+        )
 
-        def loss(pi):
-            dist = net.apply(onpolicy.merge_params(pi, v_params), traj.obs, method="policy")
+        def loss(dist):
             entropy = jnp.mean(dist.entropy())
             pg = policy_gradient_loss(dist.log_prob(traj.action), adv)
             return pg - config.ent_coef * entropy, (pg, entropy)
 
-        (_, (pg, entropy)), grads = jax.value_and_grad(loss, has_aux=True)(pi_params)
-        upd, opt_state = tx.update(grads, state.opt_state, pi_params)
-        params = onpolicy.merge_params(optax.apply_updates(pi_params, upd), v_params)
+        params, opt_state, grads, (pg, entropy) = onpolicy.policy_step(
+            net, state.params, state.opt_state, tx, traj.obs, loss
+        )
         params, value_opt_state, v_loss = onpolicy.fit_value(
             net, params, state.value_opt_state, tx_v, traj.obs, ret, config.value_iters
         )

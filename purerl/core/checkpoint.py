@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -44,19 +45,26 @@ def save(path: str | os.PathLike, state: Any, metadata: dict | None = None) -> s
 
     `metadata` (JSON-serialisable, e.g. the config) is stored beside the arrays.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     payload = {
         "format": _FORMAT,
         "leaves": {str(i): leaf for i, leaf in enumerate(_to_host(state))},
         "metadata": json.dumps(metadata or {}, default=str),
     }
     data = serialization.msgpack_serialize(payload)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".ckpt")
+    return atomic_write(path, lambda f: f.write(data), ".ckpt")
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], Any], suffix: str = "") -> str:
+    """Write a file atomically: `write(f)` fills a temporary binary file in `path`'s folder
+    (created if missing), which is fsynced and renamed over `path` (atomic on POSIX); on any
+    error the temporary file is removed. Returns the path."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

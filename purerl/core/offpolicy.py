@@ -169,11 +169,8 @@ def make_update(
     env,
     env_params,
     buffer: ReplayBuffer,
+    config: ReplayConfig,
     *,
-    num_envs: int,
-    train_frequency: int,
-    gradient_steps: int,
-    learning_starts: int,
     policy: ExplorationPolicy,
     learn: LearnStep,
     end_phase: PhaseHook | None = None,
@@ -184,10 +181,10 @@ def make_update(
       env, env_params: the (wrapped) env.
       buffer: from `purerl.core.buffers.make_replay_buffer` (or any `ReplayBuffer`, e.g.
         HER's episode buffer); `add` gets `[T * B, ...]` items in time-major order.
-      num_envs, train_frequency: each update collects `train_frequency` steps per env.
-      gradient_steps: learning steps per update, each on a fresh minibatch (0: never learn).
-      learning_starts: env steps collected before learning starts (counted at the start
-        of an update, so learning starts in the update that begins at or past it).
+      config: the replay-loop settings (a `ReplayConfig`): each update collects
+        `train_frequency` steps from each of `num_envs` envs, then (once `learning_starts`
+        env steps were collected at the start of an update) takes `gradient_steps` learning
+        steps, each on a fresh minibatch (0: never learn).
       policy: exploration policy `(state, obs [B, ...], key, env_steps) -> action [B, ...]`.
       learn: one learning step `(state, batch, key) -> (state, metrics)`. The `state` it
         sees has `buffer_state`, `env_state` and `obs` set to None (they do not travel
@@ -195,8 +192,9 @@ def make_update(
       end_phase: optional `(state, env_steps_before, env_steps_after) -> state`, run once
         after the gradient steps of each learning update (e.g. a periodic target update).
     """
-    per_update = num_envs * train_frequency
-    T, B = train_frequency, num_envs
+    per_update = config.steps_per_update
+    T, B = config.train_frequency, config.num_envs
+    gradient_steps, learning_starts = config.gradient_steps, config.learning_starts
     random_policy = uniform_policy(env, env_params)
 
     def sample_and_learn(buffer_state):

@@ -28,9 +28,9 @@ import optax
 from purerl import envs
 from purerl.core import schedules
 from purerl.core import validation as V
-from purerl.core.losses import masked_mean
+from purerl.core.losses import masked_mean, normalize
 from purerl.core.returns import gae
-from purerl.core.rollout import rollout
+from purerl.core.rollout import reset_envs, rollout
 from purerl.nets import ACTIVATIONS, ActorCritic
 
 POLICY_KEYS = ("actor_torso", "policy_head")
@@ -109,6 +109,31 @@ def merge_params(policy_params: dict, value_params: dict) -> dict:
     return {"params": {**policy_params, **value_params}}
 
 
+def init_net_and_envs(key, net, env, env_params, num_envs: int):
+    """A fresh start of an on-policy learner; the key is consumed: `num_envs` envs reset
+    and `net` initialised on the first observation.
+
+    Returns `(params, env_state, obs [num_envs, ...], key)`, `key` for the train state."""
+    k_net, k_env, k_state = jax.random.split(key, 3)
+    obs, env_state = reset_envs(k_env, env, env_params, num_envs)
+    return net.init(k_net, obs[:1]), env_state, obs, k_state
+
+
+def policy_step(net, params, opt_state, tx, obs, loss_fn):
+    """One step of `tx` on the policy half of a separate-torso `ActorCritic` (the value
+    half untouched): `loss_fn(dist) -> (loss, aux)` of the policy's distribution at `obs`.
+
+    Returns `(params, opt_state, grads, aux)`."""
+    pi_params, v_params = split_params(params)
+
+    def loss(pi):
+        return loss_fn(net.apply(merge_params(pi, v_params), obs, method="policy"))
+
+    (_, aux), grads = jax.value_and_grad(loss, has_aux=True)(pi_params)
+    upd, opt_state = tx.update(grads, opt_state, pi_params)
+    return merge_params(optax.apply_updates(pi_params, upd), v_params), opt_state, grads, aux
+
+
 def collect(key, net, params, env, env_params, env_state, obs, num_steps: int):
     """Roll out the stochastic policy of `net` for `num_steps` steps; the key is consumed.
 
@@ -184,12 +209,22 @@ def fit_value(net, params, opt_state, tx, obs, targets, iters: int, mask=None):
     return merge_params(pi_params, v_params), opt_state, losses[0]
 
 
-def advantages_and_returns(traj, v_tp1, gamma, lambda_):
+def traj_gae(traj, v_tp1, gamma, lambda_):
+    """`returns.gae` on a `collect`ed trajectory: its rewards, its values
+    (`traj.extras["value"]`) and its episode ends, with `v_tp1 [T, B]` from `collect`.
+
+    Returns `(advantages, returns)`, `[T, B]` each."""
+    return gae(
+        traj.reward, traj.extras["value"], v_tp1, traj.terminated, traj.truncated, gamma, lambda_
+    )
+
+
+def advantages_and_returns(traj, v_tp1, gamma, lambda_, normalize_advantages=False):
     """Spinning Up's targets for VPG and TRPO, truncation aware, `[T, B]` each:
-    GAE-lambda advantages, and the discounted rewards-to-go bootstrapped from V wherever a
-    time limit or the rollout's end cuts an episode (GAE with lambda = 1) for V's regression.
+    GAE-lambda advantages (standardised over the batch with `normalize_advantages`), and
+    the discounted rewards-to-go bootstrapped from V wherever a time limit or the rollout's
+    end cuts an episode (GAE with lambda = 1) for V's regression.
     """
-    v_t = traj.extras["value"]
-    adv, _ = gae(traj.reward, v_t, v_tp1, traj.terminated, traj.truncated, gamma, lambda_)
-    _, ret = gae(traj.reward, v_t, v_tp1, traj.terminated, traj.truncated, gamma, 1.0)
-    return adv, ret
+    adv, _ = traj_gae(traj, v_tp1, gamma, lambda_)
+    _, ret = traj_gae(traj, v_tp1, gamma, 1.0)
+    return (normalize(adv) if normalize_advantages else adv), ret

@@ -40,7 +40,7 @@ from purerl.core import onpolicy
 from purerl.imitation import discriminator as disc
 from purerl.imitation import gail
 from purerl.imitation.demos import Demos
-from purerl.imitation.gail import State, check_make, disc_optimizer
+from purerl.imitation.gail import State, check_make
 from purerl.nets.discriminators import ShapedReward
 from purerl.types import Agent
 
@@ -76,17 +76,12 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
     check_make("airl", env, env_params, demos, config, Config)
     net, tx = ppo.build(env, env_params, config.ppo)
     f_net = reward_net(env, env_params, config)
-    d_tx = disc_optimizer(config)
     expert = disc.expert_data(demos)
     gamma = config.ppo.gamma
-    T = config.ppo.num_steps
 
-    def init(key) -> State:
-        k_net, k_env, k_disc, k_state = jax.random.split(key, 4)
-        policy = ppo.init_state(k_net, k_env, k_state, net, tx, env, env_params, config.ppo)
+    def init_disc(key, policy):
         obs = policy.obs[:1]
-        d_params = f_net.init(k_disc, obs, obs, jnp.zeros(1, bool), gamma)
-        return State(policy, d_params, d_tx.init(d_params))
+        return f_net.init(key, obs, obs, jnp.zeros(1, bool), gamma)
 
     def logit(d_params, x):
         f = f_net.apply(d_params, x["obs"], x["next_obs"], x["terminated"], gamma)
@@ -102,12 +97,7 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
             total = total + config.grad_penalty * gp
         return total, {**metrics, "disc_grad_penalty": gp}
 
-    def update(state: State):
-        p = state.policy
-        key, k_roll, k_disc, k_learn = jax.random.split(p.key, 4)
-        env_state, obs, traj, v_tp1 = onpolicy.collect(
-            k_roll, net, p.params, env, env_params, p.env_state, p.obs, T
-        )
+    def disc_data(p, traj):
         batch = onpolicy.merge_time_batch(
             {
                 "obs": traj.obs,
@@ -120,25 +110,11 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
         demo_log_prob = net.apply(p.params, expert["obs"], method="policy").log_prob(
             expert["action"]
         )
-        d_params, d_opt, d_metrics = disc.fit(
-            k_disc,
-            disc_loss,
-            state.disc_params,
-            state.disc_opt_state,
-            d_tx,
-            batch,
-            {**expert, "log_prob": jax.lax.stop_gradient(demo_log_prob)},
-            config.disc_steps,
-            config.disc_batch_size,
-        )
-        r = jax.lax.stop_gradient(
-            logit(d_params, {**traj._asdict(), "log_prob": traj.extras["log_prob"]})
-        )
-        rollout = (env_state, obs, traj, v_tp1)
-        policy, metrics = gail.learn_policy(k_learn, net, tx, config.ppo, p, rollout, r, key)
-        return State(policy, d_params, d_opt), {**metrics, **d_metrics}
+        return batch, {**expert, "log_prob": jax.lax.stop_gradient(demo_log_prob)}
 
-    def act(state: State, obs, key):
-        return net.apply(state.policy.params, obs, method="policy").mode()
+    def learned_reward(d_params, traj):
+        x = {**traj._asdict(), "log_prob": traj.extras["log_prob"]}
+        return jax.lax.stop_gradient(logit(d_params, x))
 
-    return Agent(init, update, act, config.num_updates, env, env_params, config)
+    adversary = gail.Adversary(init_disc, disc_loss, disc_data, learned_reward)
+    return gail.adversarial_agent(env, env_params, config, net, tx, adversary)

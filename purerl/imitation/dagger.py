@@ -33,10 +33,10 @@ import optax
 from flax import struct
 
 from purerl import envs
-from purerl.core import schedules
+from purerl.core import onpolicy, schedules
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
-from purerl.core.rollout import episode_metrics, reset_envs, rollout
+from purerl.core.rollout import episode_metrics, rollout
 from purerl.imitation.demos import Demos, check_demos, flatten_episodes
 from purerl.imitation.policy import Policy, PolicyConfig, sgd_step
 from purerl.types import Agent
@@ -185,9 +185,9 @@ def make(
         return beta_schedule(i, config.beta_schedule, config.beta_decay, config.rampdown_rounds)
 
     def init(key) -> State:
-        k_net, k_env, k_state = jax.random.split(key, 3)
-        obs, env_state = reset_envs(k_env, env, env_params, B)
-        params = policy.init(k_net, obs[:1])
+        params, env_state, obs, k_state = onpolicy.init_net_and_envs(
+            key, policy, env, env_params, B
+        )
         example = jax.eval_shape(expert_act_fn, obs[0], jax.random.key(0))
         item = {"obs": obs[0], "action": jnp.zeros(example.shape, example.dtype)}
         buffer_state = buffer.init(item)

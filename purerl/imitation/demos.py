@@ -13,7 +13,6 @@ still running is marked `truncated` (a time limit cut it), so the flags keep the
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -22,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from purerl import envs
+from purerl.core.checkpoint import atomic_write
 from purerl.core.rollout import reset_envs, rollout
 
 Array = jax.Array
@@ -199,22 +199,8 @@ def save_demos(path: str | os.PathLike, demos: Demos) -> str:
     """Write `demos` to `path` (`.npz`) atomically: a temporary file in the same folder,
     fsynced, then renamed over `path`. Returns the path."""
     check_demos(demos, "save_demos")
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     arrays = {f: np.asarray(x) for f, x in zip(Demos._fields, demos, strict=True)}
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, format=np.asarray(_FORMAT), **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda f: np.savez(f, format=np.asarray(_FORMAT), **arrays), ".npz")
 
 
 def load_demos(path: str | os.PathLike) -> Demos:

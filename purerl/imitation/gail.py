@@ -27,7 +27,8 @@ the discriminator steps of the update) and `reward/learned` (mean learned reward
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -133,39 +134,27 @@ def check_make(name, env, env_params, demos, config, config_cls):
         )
 
 
-def learn_policy(key, net, tx, ppo_config, p: ppo.State, rollout, reward, next_key):
-    """One PPO learning step (`ppo.learn`) on a collected batch whose rewards are replaced by
-    the discriminator's `reward [T, B]`; `rollout = (env_state, obs, traj, v_tp1)` from
-    `onpolicy.collect`. Returns the new PPO state and the metrics (learned-reward mean,
-    `env_steps`, episode statistics of the true env reward)."""
-    env_state, obs, traj, v_tp1 = rollout
-    params, opt_state, kl_coef, metrics = ppo.learn(
-        key, net, tx, ppo_config, p.params, p.opt_state, p.kl_coef,
-        traj._replace(reward=reward), v_tp1,
-    )  # fmt: skip
-    metrics["reward/learned"] = jnp.mean(reward)
-    metrics["env_steps"] = (p.step + 1) * ppo_config.batch_size
-    metrics.update(episode_metrics(traj.info))
-    policy = ppo.next_state(p, params, opt_state, kl_coef, env_state, obs, next_key)
-    return policy, metrics
+class Adversary(NamedTuple):
+    """The discriminator side of an adversarial imitation learner (GAIL, AIRL)."""
+
+    init: Callable  # (key, ppo_state) -> discriminator params
+    loss: Callable  # `disc.fit`'s loss: (d_params, expert, policy, key) -> (loss, metrics)
+    data: Callable  # (ppo_state, traj) -> (policy batch, expert batch) for `disc.fit`
+    reward: Callable  # (d_params, traj) -> the learned reward [T, B] PPO trains on
 
 
-def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
-    """GAIL imitating `demos` (a `Demos` collected in `env`). Raises ValueError on bad input."""
-    check_make("gail", env, env_params, demos, config, Config)
-    net, tx = ppo.build(env, env_params, config.ppo)
-    d_net = discriminator_net(env, env_params, config)
+def adversarial_agent(env, env_params, config, net, tx, adversary: Adversary) -> Agent:
+    """The loop GAIL and AIRL share: each update collects one PPO batch with `net`, fits
+    the discriminator on it (`config.disc_steps` Adam steps) and takes one PPO learning
+    step (`tx`) on the discriminator's reward in place of the env's."""
     d_tx = disc_optimizer(config)
-    expert = disc.expert_data(demos)
     T = config.ppo.num_steps
 
     def init(key) -> State:
         k_net, k_env, k_disc, k_state = jax.random.split(key, 4)
         policy = ppo.init_state(k_net, k_env, k_state, net, tx, env, env_params, config.ppo)
-        d_params = d_net.init(k_disc, expert["obs"][:1], expert["action"][:1])
+        d_params = adversary.init(k_disc, policy)
         return State(policy, d_params, d_tx.init(d_params))
-
-    disc_loss = make_disc_loss(d_net, config, not envs.is_discrete(env, env_params))
 
     def update(state: State):
         p = state.policy
@@ -173,10 +162,10 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
         env_state, obs, traj, v_tp1 = onpolicy.collect(
             k_roll, net, p.params, env, env_params, p.env_state, p.obs, T
         )
-        batch = onpolicy.merge_time_batch({"obs": traj.obs, "action": traj.action})
+        batch, expert = adversary.data(p, traj)
         d_params, d_opt, d_metrics = disc.fit(
             k_disc,
-            disc_loss,
+            adversary.loss,
             state.disc_params,
             state.disc_opt_state,
             d_tx,
@@ -185,12 +174,40 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
             config.disc_steps,
             config.disc_batch_size,
         )
-        reward = disc.gail_reward(d_net.apply(d_params, traj.obs, traj.action))
-        rollout = (env_state, obs, traj, v_tp1)
-        policy, metrics = learn_policy(k_learn, net, tx, config.ppo, p, rollout, reward, key)
+        reward = adversary.reward(d_params, traj)
+        params, opt_state, kl_coef, metrics = ppo.learn(
+            k_learn, net, tx, config.ppo, p.params, p.opt_state, p.kl_coef,
+            traj._replace(reward=reward), v_tp1,
+        )  # fmt: skip
+        metrics["reward/learned"] = jnp.mean(reward)
+        metrics["env_steps"] = (p.step + 1) * config.ppo.batch_size
+        metrics.update(episode_metrics(traj.info))
+        policy = ppo.next_state(p, params, opt_state, kl_coef, env_state, obs, key)
         return State(policy, d_params, d_opt), {**metrics, **d_metrics}
 
     def act(state: State, obs, key):
         return net.apply(state.policy.params, obs, method="policy").mode()
 
     return Agent(init, update, act, config.num_updates, env, env_params, config)
+
+
+def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
+    """GAIL imitating `demos` (a `Demos` collected in `env`). Raises ValueError on bad input."""
+    check_make("gail", env, env_params, demos, config, Config)
+    net, tx = ppo.build(env, env_params, config.ppo)
+    d_net = discriminator_net(env, env_params, config)
+    expert = disc.expert_data(demos)
+
+    def disc_data(p, traj):
+        return onpolicy.merge_time_batch({"obs": traj.obs, "action": traj.action}), expert
+
+    def learned_reward(d_params, traj):
+        return disc.gail_reward(d_net.apply(d_params, traj.obs, traj.action))
+
+    adversary = Adversary(
+        lambda key, p: d_net.init(key, expert["obs"][:1], expert["action"][:1]),
+        make_disc_loss(d_net, config, not envs.is_discrete(env, env_params)),
+        disc_data,
+        learned_reward,
+    )
+    return adversarial_agent(env, env_params, config, net, tx, adversary)
