@@ -75,19 +75,28 @@ def success_curve(agent, num_seeds, seed, chunks, eval_episodes):
     return np.array(steps), np.stack(curve, axis=1), train_rate, time.time() - t0
 
 
+def with_and_without_her(args: Args, env, params, base, config):
+    """Yield `(variant, success_curve(...))` for `base` (an off-policy algorithm module) with
+    HER (variant `<name>+her`) and then without it (`<name>`, on `envs.FlattenGoal(env)`)."""
+    name = base.__name__.rsplit(".", 1)[-1]
+    for variant, agent in (
+        (f"{name}+her", her.make(env, params, base, config, her.Config())),
+        (name, base.make(purerl.envs.FlattenGoal(env), params, config)),
+    ):
+        yield (
+            variant,
+            success_curve(agent, args.num_seeds, args.seed, args.chunks, args.eval_episodes),
+        )
+
+
 def run_bitflip(args: Args) -> dict:
     rows = []
     for n in args.bits:
         env, params = purerl.make_env("BitFlip-v0", n_bits=n)
         config = dqn.Config(total_timesteps=BITFLIP_BUDGET.get(n, 5_000 * n), **her.BITFLIP_DQN)
-        for variant in ("dqn+her", "dqn"):
-            if variant == "dqn+her":
-                agent = her.make(env, params, dqn, config, her.Config())
-            else:
-                agent = dqn.make(purerl.envs.FlattenGoal(env), params, config)
-            steps, curve, _, secs = success_curve(
-                agent, args.num_seeds, args.seed, args.chunks, args.eval_episodes
-            )
+        for variant, (steps, curve, _, secs) in with_and_without_her(
+            args, env, params, dqn, config
+        ):
             final = curve[:, -1]
             rows.append(
                 {
@@ -121,14 +130,8 @@ def run_pointreach(args: Args) -> dict:
         base = BASES[name]
         extra = {} if name == "sac" else {"exploration_noise": 0.2}
         config = base.Config(**her.POINT_REACH, **extra)
-        for variant in (f"{name}+her", name):
-            if variant.endswith("+her"):
-                agent = her.make(env, params, base, config, her.Config())
-            else:
-                agent = base.make(purerl.envs.FlattenGoal(env), params, config)
-            steps, curve, train_rate, secs = success_curve(
-                agent, args.num_seeds, args.seed, args.chunks, args.eval_episodes
-            )
+        runs = with_and_without_her(args, env, params, base, config)
+        for variant, (steps, curve, train_rate, secs) in runs:
             final = curve[:, -1]
             rows.append(
                 {

@@ -17,13 +17,12 @@ import dataclasses
 import json
 import os
 import sys
-from typing import Annotated
 
 import jax
 import numpy as np
 import tyro
 
-from purerl.cli.planning import evaluate_true_model, train_agent
+from purerl.cli import planning
 from purerl.core import checkpoint
 from purerl.envs import make_env
 from purerl.planning import alphazero, mcts
@@ -100,31 +99,10 @@ def _evaluate_with_search(args, result):
 
 
 def main(argv=None):
-    args = tyro.cli(
-        Annotated[TrueModel, tyro.conf.subcommand("true", default=TrueModel())]
-        | Annotated[AlphaZero, tyro.conf.subcommand("alphazero", default=AlphaZero())],
-        args=argv,
-    )
+    args = planning.parse_args(argv, TrueModel(), "alphazero", AlphaZero())
     if isinstance(args, TrueModel):
-        return evaluate_true_model(
-            "mcts",
-            lambda env, params: mcts.controller(env, params, args.config),
-            args.config,
-            args.env,
-            args.num_seeds,
-            args.num_episodes,
-            args.seed,
-            args.out,
-        )
-    result = train_agent(
-        alphazero,
-        args.config,
-        args.env,
-        args.num_seeds,
-        args.num_eval_episodes,
-        args.seed,
-        args.out,
-    )
+        return planning.evaluate_true_model(mcts, args)
+    result = planning.train_agent(alphazero, args)
     _evaluate_with_search(args, result)
     return result
 

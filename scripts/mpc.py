@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import Annotated
 
 import tyro
 
-from purerl.cli.planning import evaluate_true_model, train_agent
+from purerl.cli import planning
 from purerl.planning import mpc, pets
 
 # The true model costs little to query: plan with more samples and a longer horizon.
@@ -51,25 +50,10 @@ class Learned:
 
 
 def main(argv=None):
-    args = tyro.cli(
-        Annotated[TrueModel, tyro.conf.subcommand("true", default=TrueModel())]
-        | Annotated[Learned, tyro.conf.subcommand("learned", default=Learned())],
-        args=argv,
-    )
+    args = planning.parse_args(argv, TrueModel(), "learned", Learned())
     if isinstance(args, TrueModel):
-        return evaluate_true_model(
-            "mpc",
-            lambda env, params: mpc.controller(env, params, args.config),
-            args.config,
-            args.env,
-            args.num_seeds,
-            args.num_episodes,
-            args.seed,
-            args.out,
-        )
-    return train_agent(
-        pets, args.config, args.env, args.num_seeds, args.num_eval_episodes, args.seed, args.out
-    )
+        return planning.evaluate_true_model(mpc, args)
+    return planning.train_agent(pets, args)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """What the planning scripts do: evaluate a true-model planner over seeds, or train a
 planning agent with `purerl.cli.experiment.run`; write CSV, plot and summary.
 
-Scripts stay thin: `scripts/mpc.py` and `scripts/mcts.py` parse flags and call these.
+Scripts stay thin: `scripts/mpc.py` and `scripts/mcts.py` declare their flags and call these.
 """
 
 from __future__ import annotations
@@ -11,22 +11,37 @@ import dataclasses
 import json
 import os
 import time
+from typing import Annotated
 
 import jax
 import numpy as np
+import tyro
 
 from purerl.cli import experiment
 from purerl.envs import make_env
 from purerl.planning.control import evaluate_controller
 
 
-def evaluate_true_model(
-    name, make_controller, config, env_id, num_seeds, num_episodes, seed=0, out=None
-) -> dict:
-    """Run `make_controller(env, env_params)` for `num_episodes` episodes on each of
-    `num_seeds` keys (one compile); write `returns.csv`, `returns.png` and `summary.json`."""
+def parse_args(argv, true_model, learned_name: str, learned):
+    """Parse a planning script's flags: the subcommand `true` (fields and defaults of the
+    dataclass instance `true_model`) or `learned_name` (those of `learned`)."""
+    return tyro.cli(
+        Annotated[type(true_model), tyro.conf.subcommand("true", default=true_model)]
+        | Annotated[type(learned), tyro.conf.subcommand(learned_name, default=learned)],
+        args=argv,
+    )
+
+
+def evaluate_true_model(planner, args) -> dict:
+    """Run `planner.controller(env, env_params, args.config)` (`planner`: `planning.mpc` or
+    `planning.mcts`) for `args.num_episodes` episodes on each of `args.num_seeds` keys (one
+    compile) on `args.env`; write `returns.csv`, `returns.png` and `summary.json` to
+    `args.out`."""
+    name = planner.__name__.rsplit(".", 1)[-1]
+    config, env_id, seed, out = args.config, args.env, args.seed, args.out
+    num_seeds, num_episodes = args.num_seeds, args.num_episodes
     env, params = make_env(env_id)
-    ctrl = make_controller(env, params)
+    ctrl = planner.controller(env, params, config)
     out = out or os.path.join("runs", f"{name}-true-{env_id}-{time.strftime('%Y%m%d-%H%M%S')}")
     os.makedirs(out, exist_ok=True)
     keys = jax.random.split(jax.random.key(seed), num_seeds)
@@ -68,16 +83,18 @@ def evaluate_true_model(
     return summary
 
 
-def train_agent(module, config, env_id, num_seeds, num_eval_episodes, seed=0, out=None):
-    """`experiment.run` for a planning agent (metrics CSV, learning curve, checkpoint)."""
+def train_agent(module, args):
+    """`experiment.run` for the planning agent `module` with the flags `args` (`config`,
+    `env`, `num_seeds`, `num_eval_episodes`, `seed`, `out`): metrics CSV, learning curve,
+    checkpoint."""
     return experiment.run(
         module,
-        config,
-        env_id=env_id,
-        num_seeds=num_seeds,
-        seed=seed,
-        out=out,
-        num_eval_episodes=num_eval_episodes,
+        args.config,
+        env_id=args.env,
+        num_seeds=args.num_seeds,
+        seed=args.seed,
+        out=args.out,
+        num_eval_episodes=args.num_eval_episodes,
     )
 
 

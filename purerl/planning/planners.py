@@ -30,6 +30,22 @@ def shift_plan(plan: jax.Array, fill: float | jax.Array = 0.0) -> jax.Array:
     return jnp.concatenate([plan[1:], tail], axis=0)
 
 
+def _candidates(objective: Objective, num_samples: int, low, high):
+    """`(key, mean [H, A], std) -> (actions [N, H, A], returns [N])`: `num_samples`
+    sequences `clip(mean + std * eps, low, high)` (the mean itself is candidate 0) and their
+    `objective` (NaN counts as -inf). One iteration's candidates in `cem` and `mppi`."""
+
+    def sample(key, mean, std):
+        k_noise, k_obj = jax.random.split(key)
+        eps = jax.random.normal(k_noise, (num_samples, *mean.shape))
+        eps = eps.at[0].set(0.0)
+        actions = jnp.clip(mean + std * eps, low, high)
+        returns = objective(k_obj, actions)
+        return actions, jnp.where(jnp.isnan(returns), -jnp.inf, returns)
+
+    return sample
+
+
 def cem(
     key: PRNGKey,
     objective: Objective,
@@ -59,14 +75,11 @@ def cem(
     """
     std = jnp.broadcast_to(jnp.asarray(std, mean.dtype), mean.shape)
 
+    candidates = _candidates(objective, num_samples, low, high)
+
     def iteration(carry, k):
         mean, std = carry
-        k_noise, k_obj = jax.random.split(k)
-        eps = jax.random.normal(k_noise, (num_samples, *mean.shape))
-        eps = eps.at[0].set(0.0)
-        actions = jnp.clip(mean + std * eps, low, high)
-        returns = objective(k_obj, actions)
-        returns = jnp.where(jnp.isnan(returns), -jnp.inf, returns)
+        actions, returns = candidates(k, mean, std)
         top, idx = jax.lax.top_k(returns, num_elites)
         elites = actions[idx]
         mean = momentum * mean + (1.0 - momentum) * elites.mean(0)
@@ -101,13 +114,10 @@ def mppi(
     """
     std = jnp.broadcast_to(jnp.asarray(std, mean.dtype), mean.shape)
 
+    candidates = _candidates(objective, num_samples, low, high)
+
     def iteration(mean, k):
-        k_noise, k_obj = jax.random.split(k)
-        eps = jax.random.normal(k_noise, (num_samples, *mean.shape))
-        eps = eps.at[0].set(0.0)
-        actions = jnp.clip(mean + std * eps, low, high)
-        returns = objective(k_obj, actions)
-        returns = jnp.where(jnp.isnan(returns), -jnp.inf, returns)
+        actions, returns = candidates(k, mean, std)
         w = jax.nn.softmax((returns - returns.max()) / temperature)
         mean = jnp.tensordot(w, actions, axes=1)
         return mean, (returns.max(), w.max())

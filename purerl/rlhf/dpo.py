@@ -27,7 +27,7 @@ import optax
 from purerl.core import validation as V
 from purerl.rlhf import sampling
 from purerl.rlhf.lm import LM
-from purerl.rlhf.reward_model import Preferences
+from purerl.rlhf.reward_model import Preferences, pair_minibatch
 from purerl.rlhf.tasks import Task
 from purerl.types import Agent
 
@@ -114,9 +114,7 @@ def make(task: Task, lm: LM, ref_params, prefs: Preferences, config: Config = Co
     grad_fn = jax.grad(loss_fn, has_aux=True)
 
     def update(state: State):
-        epoch, i = state.step // per_epoch, state.step % per_epoch
-        perm = jax.random.permutation(jax.random.fold_in(state.key, epoch), n)
-        idx = jax.lax.dynamic_slice_in_dim(perm, i * config.batch_size, config.batch_size)
+        idx = pair_minibatch(state.key, state.step, n, config.batch_size)
         grads, metrics = grad_fn(
             state.params, chosen[idx], rejected[idx], state.ref_chosen[idx], state.ref_rejected[idx]
         )

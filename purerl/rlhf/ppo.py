@@ -121,6 +121,42 @@ def init_value_head(feature_dim: int) -> dict:
     return {"w": jnp.zeros(feature_dim), "b": jnp.zeros(())}
 
 
+def policy_init(lm: LM, tx: optax.GradientTransformation, start_params, kl_coef):
+    """`init(key) -> State` of a KL-regularised policy (RLHF-PPO, REINFORCE): the policy at
+    `start_params` with a zero value head, `tx`'s state, step 0 and the initial `kl_coef`."""
+
+    def init(key) -> State:
+        params = {"lm": start_params, "value": init_value_head(lm.feature_dim)}
+        return State(
+            params,
+            tx.init(params),
+            key,
+            jnp.zeros((), jnp.int32),
+            jnp.asarray(kl_coef, jnp.float32),
+        )
+
+    return init
+
+
+def kl_feedback(task: Task, config, state: State, tokens, score, stats):
+    """After a KL-regularised update (RLHF-PPO, REINFORCE; `config` has `batch_size`,
+    `adaptive_kl`, `target_kl`, `horizon`): the next KL coefficient (`adaptive_kl_coef` where
+    `config.adaptive_kl`, else unchanged) and the metrics `gold`, `proxy`, `reward/total`,
+    `kl_coef`, `episodes` of the update's responses `tokens` with reward `score` and
+    `stats = sampling.sequence_stats(...)`. Returns `(kl_coef, metrics)`."""
+    B = config.batch_size
+    kl = jnp.mean(stats["kl/k1"])
+    adapted = adaptive_kl_coef(state.kl_coef, kl, config.target_kl, B, config.horizon)
+    metrics = {
+        "gold": jnp.mean(tasks.gold_score(task, tokens)),
+        "proxy": jnp.mean(score),
+        "reward/total": jnp.mean(score - state.kl_coef * stats["kl/k1"]),
+        "kl_coef": state.kl_coef,
+        "episodes": (state.step + 1) * B,
+    }
+    return jnp.where(config.adaptive_kl, adapted, state.kl_coef), metrics
+
+
 def make(
     task: Task,
     lm: LM,
@@ -148,16 +184,7 @@ def make(
         lp, lp_all = sampling.response_log_probs(logits, tokens, P)
         return lp, lp_all, v
 
-    def init(key) -> State:
-        start = ref_params if init_params is None else init_params
-        params = {"lm": start, "value": init_value_head(lm.feature_dim)}
-        return State(
-            params,
-            tx.init(params),
-            key,
-            jnp.zeros((), jnp.int32),
-            jnp.asarray(config.kl_coef, jnp.float32),
-        )
+    init = policy_init(lm, tx, ref_params if init_params is None else init_params, config.kl_coef)
 
     def loss_fn(params, batch):
         lp, lp_all, v = policy_value(params, batch["tokens"])
@@ -224,17 +251,11 @@ def make(
             epoch, (params, state.opt_state), jax.random.split(k_learn, config.num_epochs)
         )
         stats = sampling.sequence_stats(task, resp, lp, lp_all, ref_lp, ref_lp_all)
-        kl = jnp.mean(stats["kl/k1"])
-        adapted = adaptive_kl_coef(state.kl_coef, kl, config.target_kl, B, config.horizon)
-        kl_coef = jnp.where(config.adaptive_kl, adapted, state.kl_coef)
+        kl_coef, feedback = kl_feedback(task, config, state, resp.tokens, score, stats)
         metrics = {k: jnp.mean(v) for k, v in stats.items()}
         metrics.update({k: jnp.mean(v) for k, v in aux.items()})
         metrics["approx_kl"] = jnp.mean(aux["approx_kl"][-1])  # last epoch
-        metrics["gold"] = jnp.mean(tasks.gold_score(task, resp.tokens))
-        metrics["proxy"] = jnp.mean(score)
-        metrics["reward/total"] = jnp.mean(score - state.kl_coef * stats["kl/k1"])
-        metrics["kl_coef"] = state.kl_coef
-        metrics["episodes"] = (state.step + 1) * B
+        metrics.update(feedback)
         new_state = State(new_params, opt_state, key, state.step + 1, kl_coef)
         return new_state, metrics
 
@@ -249,7 +270,9 @@ __all__ = [
     "State",
     "adaptive_kl_coef",
     "init_value_head",
+    "kl_feedback",
     "make",
+    "policy_init",
     "token_advantages",
     "token_rewards",
 ]

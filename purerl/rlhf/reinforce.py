@@ -11,6 +11,7 @@ the sequence k1 estimate, and the baseline b(x) is a learned scalar head on the 
 trunk's features at the prompt's last token (a state-dependent baseline: it lowers the
 variance and leaves the gradient unbiased). R and b are held fixed in the policy term.
 `normalize_advantages` standardises R - b over the batch (`purerl.core.losses.normalize`).
+Its state is `rlhf.ppo.State` (policy, baseline head, KL coefficient).
 Optionally beta follows the same adaptive controller as `rlhf.ppo`.
 
 Metrics: those of `rlhf.ppo` (`gold`, `proxy`, `kl/k1`, `kl/exact`, `kl_teacher`,
@@ -20,7 +21,6 @@ Metrics: those of `rlhf.ppo` (`gold`, `proxy`, `kl/k1`, `kl/exact`, `kl_teacher`
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,9 +28,9 @@ import optax
 
 from purerl.core import validation as V
 from purerl.core.losses import normalize
-from purerl.rlhf import sampling, tasks
+from purerl.rlhf import sampling
 from purerl.rlhf.lm import LM, with_features
-from purerl.rlhf.ppo import adaptive_kl_coef, init_value_head
+from purerl.rlhf.ppo import State, kl_feedback, policy_init
 from purerl.rlhf.tasks import Task
 from purerl.types import Agent
 
@@ -62,16 +62,6 @@ class Config:
         V.check_positive(c, "max_grad_norm", self.max_grad_norm)
 
 
-class State(NamedTuple):
-    """`params = {"lm": policy params, "value": baseline head {"w", "b"}}`."""
-
-    params: dict
-    opt_state: optax.OptState
-    key: jax.Array
-    step: jax.Array
-    kl_coef: jax.Array
-
-
 def reinforce_loss(seq_log_prob, returns, baseline, normalize_advantages=True):
     """`-mean(A * log pi(y|x))` with `A = R - b` held fixed (standardised if asked).
     All `[B]`. Returns `(loss, A)`."""
@@ -100,16 +90,7 @@ def make(
     )
     fwd = with_features(lm)
 
-    def init(key) -> State:
-        start = ref_params if init_params is None else init_params
-        params = {"lm": start, "value": init_value_head(lm.feature_dim)}
-        return State(
-            params,
-            tx.init(params),
-            key,
-            jnp.zeros((), jnp.int32),
-            jnp.asarray(config.kl_coef, jnp.float32),
-        )
+    init = policy_init(lm, tx, ref_params if init_params is None else init_params, config.kl_coef)
 
     def loss_fn(params, resp, ref_lp, score, kl_coef):
         logits, h = fwd(params["lm"], resp.tokens)
@@ -143,16 +124,10 @@ def make(
         params = optax.apply_updates(state.params, updates)
         lp, lp_all = aux.pop("lp"), aux.pop("lp_all")
         stats = sampling.sequence_stats(task, resp, lp, lp_all, ref_lp, ref_lp_all)
-        kl = jnp.mean(stats["kl/k1"])
-        adapted = adaptive_kl_coef(state.kl_coef, kl, config.target_kl, B, config.horizon)
-        kl_coef = jnp.where(config.adaptive_kl, adapted, state.kl_coef)
+        kl_coef, feedback = kl_feedback(task, config, state, resp.tokens, score, stats)
         metrics = {k: jnp.mean(v) for k, v in stats.items()}
         metrics.update(aux)
-        metrics["gold"] = jnp.mean(tasks.gold_score(task, resp.tokens))
-        metrics["proxy"] = jnp.mean(score)
-        metrics["reward/total"] = jnp.mean(score - state.kl_coef * stats["kl/k1"])
-        metrics["kl_coef"] = state.kl_coef
-        metrics["episodes"] = (state.step + 1) * B
+        metrics.update(feedback)
         return State(params, opt_state, key, state.step + 1, kl_coef), metrics
 
     def act(state: State, prompts, key):

@@ -109,6 +109,16 @@ def reward_fn(lm: LM, params, prompt_tokens: int, mean=0.0, std=1.0) -> sampling
     return lambda tokens: (score(lm, params, tokens, prompt_tokens) - mean) / std
 
 
+def pair_minibatch(key, step, num_pairs: int, batch_size: int) -> jax.Array:
+    """Indices `[batch_size]` of update `step`'s minibatch of pairs (reward model, DPO):
+    epochs of `num_pairs // batch_size` minibatches, drawn without replacement from a
+    permutation keyed by `fold_in(key, epoch)`."""
+    per_epoch = num_pairs // batch_size
+    epoch, i = step // per_epoch, step % per_epoch
+    perm = jax.random.permutation(jax.random.fold_in(key, epoch), num_pairs)
+    return jax.lax.dynamic_slice_in_dim(perm, i * batch_size, batch_size)
+
+
 def gold_reward_fn(task: Task, mean=0.0, std=1.0) -> sampling.RewardFn:
     """The oracle as a reward, normalised like a reward model (for the PPO-on-oracle run)."""
     return lambda tokens: (tasks.gold_score(task, tokens) - mean) / std
@@ -175,9 +185,7 @@ def make(task: Task, lm: LM, trunk_params, prefs: Preferences, config: Config = 
         return State(params, tx.init(params), k_state, jnp.zeros((), jnp.int32))
 
     def update(state: State):
-        epoch, i = state.step // per_epoch, state.step % per_epoch
-        perm = jax.random.permutation(jax.random.fold_in(state.key, epoch), n)
-        idx = jax.lax.dynamic_slice_in_dim(perm, i * config.batch_size, config.batch_size)
+        idx = pair_minibatch(state.key, state.step, n, config.batch_size)
         chosen, rejected = all_chosen[idx], all_rejected[idx]
         (loss, acc), grads = grad_fn(state.params, chosen, rejected)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
@@ -223,6 +231,7 @@ __all__ = [
     "make",
     "make_preferences",
     "normalization",
+    "pair_minibatch",
     "reward_fn",
     "score",
     "shuffle_labels",
