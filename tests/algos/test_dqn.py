@@ -71,16 +71,9 @@ def test_buffer_stores_true_final_observation_on_truncation():
 
 
 @pytest.mark.learning
-def test_dqn_solves_cartpole():
+def test_dqn_solves_cartpole(train_eval):
     # Measured (greedy return, 16 episodes per seed): key 0 -> [500, 500, 500, 500];
     # key 1 -> [500, 500, 500, 109] (one late collapse): DQN is seed-sensitive here.
     env, params = purerl.make_env("CartPole-v1")
-    agent = dqn.make(env, params, dqn.Config(total_timesteps=100_000))
-    keys = jax.random.split(jax.random.key(0), 4)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1000), 4)
-    )
-    returns = np.asarray(returns).mean(axis=1)
-    assert bool(jnp.all(metrics["finite"] == 1))
+    returns = train_eval(dqn.make(env, params, dqn.Config(total_timesteps=100_000))).returns
     assert returns.mean() >= 450, returns
