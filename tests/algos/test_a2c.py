@@ -2,7 +2,6 @@
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
 import purerl
@@ -59,19 +58,9 @@ def test_policy_halves_split_and_merge():
     assert jax.tree.all(jax.tree.map(jnp.array_equal, onpolicy.merge_params(pi, v), p))
 
 
-def _train_eval(module, config, num_seeds=4, seed=0):
-    env, params = purerl.make_env("CartPole-v1")
-    agent = module.make(env, params, config)
-    keys = jax.random.split(jax.random.key(seed), num_seeds)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(seed + 1000), num_seeds)
-    )
-    assert bool(jnp.all(metrics["finite"] == 1))
-    return np.asarray(returns).mean(axis=1)
-
-
 @pytest.mark.learning
-def test_a2c_solves_cartpole():
-    returns = _train_eval(a2c, a2c.Config())  # 500k steps, RMSProp, n = 5
+def test_a2c_solves_cartpole(train_eval):
+    env, params = purerl.make_env("CartPole-v1")
+    agent = a2c.make(env, params, a2c.Config())  # 500k steps, RMSProp, n = 5
+    returns = train_eval(agent).returns
     assert returns.mean() >= 450, returns

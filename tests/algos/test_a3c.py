@@ -69,15 +69,8 @@ def test_config_counts_steps_per_round():
 
 
 @pytest.mark.learning
-def test_a3c_solves_cartpole(cartpole):
+def test_a3c_solves_cartpole(cartpole, train_eval):
     env, params = cartpole
-    agent = a3c.make(env, params, a3c.Config())  # 4 workers x 4 envs, 500k steps
-    keys = jax.random.split(jax.random.key(0), 4)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1000), 4)
-    )
-    assert bool(jnp.all(metrics["finite"] == 1))
-    assert float(metrics["staleness"][:, 1:].min()) == 3.0
-    returns = np.asarray(returns).mean(axis=1)
-    assert returns.mean() >= 450, returns
+    run = train_eval(a3c.make(env, params, a3c.Config()))  # 4 workers x 4 envs, 500k steps
+    assert float(run.metrics["staleness"][:, 1:].min()) == 3.0
+    assert run.returns.mean() >= 450, run.returns

@@ -95,16 +95,9 @@ def test_bad_input():
 
 
 @pytest.mark.learning
-def test_c51_solves_cartpole():
+def test_c51_solves_cartpole(train_eval):
     # Measured (greedy return, 16 episodes per seed): key 0 -> [500, 500, 500, 500];
     # key 1 -> [500, 500, 500, 500].
     env, params = purerl.make_env("CartPole-v1")
-    agent = c51.make(env, params, c51.Config(total_timesteps=100_000))
-    keys = jax.random.split(jax.random.key(0), 4)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1000), 4)
-    )
-    returns = np.asarray(returns).mean(axis=1)
-    assert bool(jnp.all(metrics["finite"] == 1))
+    returns = train_eval(c51.make(env, params, c51.Config(total_timesteps=100_000))).returns
     assert returns.mean() >= 450, returns

@@ -70,20 +70,12 @@ def test_bad_input_and_metrics():
 
 
 @pytest.mark.learning
-def test_ddpg_solves_pendulum():
+def test_ddpg_solves_pendulum(train_eval):
     # Measured (greedy return, 16 episodes per seed, PENDULUM budget):
     # key 0 -> [-116, -148, -229, -141] (mean -158); key 1 -> mean -147.
     env, params = purerl.make_env("Pendulum-v1")
-    agent = ddpg.make(env, params, ddpg.Config(**PENDULUM))
-    keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1000), NUM_SEEDS)
-    )
-    returns = np.asarray(returns).mean(axis=1)
-    assert bool(jnp.all(metrics["finite"] == 1))
+    returns = train_eval(ddpg.make(env, params, ddpg.Config(**PENDULUM))).returns
     assert returns.mean() >= -250, returns
 
 
-NUM_SEEDS = 4
 PENDULUM = dict(total_timesteps=10_000)

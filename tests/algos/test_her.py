@@ -29,7 +29,7 @@ def test_make_validates_input():
         her.make(*purerl.make_env("BitFlip-v0"), ddpg, ddpg.Config())
 
 
-def test_contract_no_retrace_and_metrics():
+def test_contract_no_retrace_and_metrics(count_traces):
     env, params = purerl.make_env("PointReach-v0")
     cfg = td3.Config(
         total_timesteps=64,
@@ -40,13 +40,7 @@ def test_contract_no_retrace_and_metrics():
         hidden_sizes=(16,),
     )
     agent = her.make(env, params, td3, cfg)
-    traces = []
-
-    def counted(state):
-        traces.append(1)
-        return agent.update(state)
-
-    update = jax.jit(counted)
+    update, traces = count_traces(agent.update)
     state = agent.init(jax.random.key(0))
     for _ in range(6):
         state, m = update(state)

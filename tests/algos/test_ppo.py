@@ -2,7 +2,6 @@
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
 import purerl
@@ -47,21 +46,11 @@ def test_approx_kl_matches_exact_kl_in_expectation():
     assert float(est) == pytest.approx(float(exact), rel=0.05)
 
 
-def _train_eval(env, params, config, num_seeds, seed=0, episodes=16):
-    agent = ppo.make(env, params, config)
-    keys = jax.random.split(jax.random.key(seed), num_seeds)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, episodes)))(
-        states, jax.random.split(jax.random.key(seed + 1000), num_seeds)
-    )
-    assert bool(jnp.all(metrics["finite"] == 1))
-    return np.asarray(returns).mean(axis=1)
-
-
 @pytest.mark.learning
-def test_ppo_clip_solves_cartpole():
+def test_ppo_clip_solves_cartpole(train_eval):
     env, params = purerl.make_env("CartPole-v1")
-    returns = _train_eval(env, params, ppo.Config(total_timesteps=150_000), num_seeds=8)
+    agent = ppo.make(env, params, ppo.Config(total_timesteps=150_000))
+    returns = train_eval(agent, num_seeds=8).returns
     assert returns.mean() >= 475, returns
     assert returns.min() >= 400, returns
 
@@ -70,16 +59,16 @@ PENDULUM = ppo.Config(**ppo.PENDULUM)
 
 
 @pytest.mark.learning
-def test_ppo_clip_pendulum():
+def test_ppo_clip_pendulum(train_eval):
     env, params = purerl.make_env(
         "Pendulum-v1", normalize_obs=True, normalize_reward=True, reward_gamma=0.9
     )
-    returns = _train_eval(env, params, PENDULUM, num_seeds=4)
+    returns = train_eval(ppo.make(env, params, PENDULUM)).returns
     assert returns.mean() >= -300, returns
 
 
 @pytest.mark.learning
-def test_ppo_penalty_cartpole():
+def test_ppo_penalty_cartpole(train_eval):
     env, params = purerl.make_env("CartPole-v1")
     # The KL penalty restrains each update, so it takes a larger step size than clip.
     config = ppo.Config(
@@ -90,5 +79,5 @@ def test_ppo_penalty_cartpole():
         learning_rate=1e-3,
         total_timesteps=150_000,
     )
-    returns = _train_eval(env, params, config, num_seeds=4)
+    returns = train_eval(ppo.make(env, params, config)).returns
     assert returns.mean() >= 450, returns

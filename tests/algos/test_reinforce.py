@@ -91,21 +91,11 @@ def test_num_steps_must_cover_an_episode():
         reinforce.Config(weights="advantage")
 
 
-def _train_eval(config, num_seeds=4, seed=0):
-    env, params = purerl.make_env("CartPole-v1")
-    agent = reinforce.make(env, params, config)
-    keys = jax.random.split(jax.random.key(seed), num_seeds)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(seed + 1000), num_seeds)
-    )
-    assert bool(jnp.all(metrics["finite"] == 1))
-    return np.asarray(returns).mean(axis=1), metrics
-
-
 @pytest.mark.learning
-def test_reinforce_rtg_baseline_solves_cartpole():
-    returns, metrics = _train_eval(reinforce.Config())  # 500k steps, rtg + baseline
-    assert returns.mean() >= 400, returns
+def test_reinforce_rtg_baseline_solves_cartpole(train_eval):
+    env, params = purerl.make_env("CartPole-v1")
+    agent = reinforce.make(env, params, reinforce.Config())  # 500k steps, rtg + baseline
+    run = train_eval(agent)
+    assert run.returns.mean() >= 400, run.returns
     # only steps of finished episodes are used, and most of each batch is
-    assert float(metrics["valid_fraction"].mean()) > 0.5
+    assert float(run.metrics["valid_fraction"].mean()) > 0.5

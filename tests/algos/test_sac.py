@@ -68,20 +68,12 @@ def test_discrete_sac_runs_on_cartpole():
 
 
 @pytest.mark.learning
-def test_sac_solves_pendulum():
+def test_sac_solves_pendulum(train_eval):
     # Measured (greedy return, 16 episodes per seed, PENDULUM budget):
     # key 0 -> [-117, -149, -149, -152] (mean -142); key 1 -> mean -148.
     env, params = purerl.make_env("Pendulum-v1")
-    agent = sac.make(env, params, sac.Config(**PENDULUM))
-    keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1000), NUM_SEEDS)
-    )
-    returns = np.asarray(returns).mean(axis=1)
-    assert bool(jnp.all(metrics["finite"] == 1))
+    returns = train_eval(sac.make(env, params, sac.Config(**PENDULUM))).returns
     assert returns.mean() >= -250, returns
 
 
-NUM_SEEDS = 4
 PENDULUM = dict(total_timesteps=10_000)

@@ -127,20 +127,12 @@ def test_bad_input():
 
 
 @pytest.mark.learning
-def test_td3_solves_pendulum():
+def test_td3_solves_pendulum(train_eval):
     # Measured (greedy return, 16 episodes per seed, PENDULUM budget):
     # key 0 -> [-121, -150, -145, -144] (mean -140); key 1 -> mean -150.
     env, params = purerl.make_env("Pendulum-v1")
-    agent = td3.make(env, params, td3.Config(**PENDULUM))
-    keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1000), NUM_SEEDS)
-    )
-    returns = np.asarray(returns).mean(axis=1)
-    assert bool(jnp.all(metrics["finite"] == 1))
+    returns = train_eval(td3.make(env, params, td3.Config(**PENDULUM))).returns
     assert returns.mean() >= -250, returns
 
 
-NUM_SEEDS = 4
 PENDULUM = dict(total_timesteps=15_000)

@@ -88,38 +88,22 @@ def test_line_search_rejects_everything_when_nothing_improves():
     np.testing.assert_allclose(new["w"], 0.25 * jnp.ones(3))
 
 
-def _train(config, num_seeds=4, seed=0):
+@pytest.mark.learning
+def test_trpo_solves_cartpole_within_the_trust_region(train_eval):
     env, params = purerl.make_env("CartPole-v1")
-    agent = trpo.make(env, params, config)
-    keys = jax.random.split(jax.random.key(seed), num_seeds)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(seed + 1000), num_seeds)
-    )
-    assert bool(jnp.all(metrics["finite"] == 1))
-    return np.asarray(returns).mean(axis=1), metrics
-
-
-@pytest.mark.learning
-def test_trpo_solves_cartpole_within_the_trust_region():
     config = trpo.Config(total_timesteps=150_000, value_iters=40)
-    returns, metrics = _train(config)
+    run = train_eval(trpo.make(env, params, config))
     # The exact post-update KL of every accepted step is within delta (tolerance: rounding).
-    assert float(metrics["kl"].max()) <= config.max_kl * (1 + 1e-5)
-    assert float(metrics["step_accepted"].mean()) > 0.9
-    assert returns.mean() >= 450, returns
+    assert float(run.metrics["kl"].max()) <= config.max_kl * (1 + 1e-5)
+    assert float(run.metrics["step_accepted"].mean()) > 0.9
+    assert run.returns.mean() >= 450, run.returns
 
 
 @pytest.mark.learning
-def test_trpo_gaussian_policy_learns_pendulum():
+def test_trpo_gaussian_policy_learns_pendulum(train_eval):
     # 300k steps of the 1M-step setting (gamma 0.95): random play scores about -1200.
     env, params = purerl.make_env("Pendulum-v1")
     config = trpo.Config(total_timesteps=300_000, gamma=0.95, value_iters=20)
-    agent = trpo.make(env, params, config)
-    keys = jax.random.split(jax.random.key(0), 2)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1000), 2)
-    )
-    assert float(metrics["kl"].max()) <= config.max_kl * (1 + 1e-5)
-    assert float(np.asarray(returns).mean()) >= -600, returns
+    run = train_eval(trpo.make(env, params, config), num_seeds=2)
+    assert float(run.metrics["kl"].max()) <= config.max_kl * (1 + 1e-5)
+    assert float(run.returns.mean()) >= -600, run.returns

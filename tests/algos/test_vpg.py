@@ -41,14 +41,8 @@ def test_one_policy_step_many_value_steps():
 
 
 @pytest.mark.learning
-def test_vpg_solves_cartpole():
+def test_vpg_solves_cartpole(train_eval):
     env, params = purerl.make_env("CartPole-v1")
     agent = vpg.make(env, params, vpg.Config(total_timesteps=200_000, value_iters=40))
-    keys = jax.random.split(jax.random.key(0), 4)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1000), 4)
-    )
-    assert bool(jnp.all(metrics["finite"] == 1))
-    returns = np.asarray(returns).mean(axis=1)
+    returns = train_eval(agent).returns
     assert returns.mean() >= 450, returns

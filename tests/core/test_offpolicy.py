@@ -32,15 +32,9 @@ def _agent(name):
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_contract_no_retrace_metrics_and_gating(name):
+def test_contract_no_retrace_metrics_and_gating(name, count_traces):
     agent = _agent(name)
-    traces = []
-
-    def counted(state):
-        traces.append(1)
-        return agent.update(state)
-
-    update = jax.jit(counted)
+    update, traces = count_traces(agent.update)
     state = agent.init(jax.random.key(0))
     losses = []
     for _ in range(4):
@@ -57,27 +51,34 @@ def test_contract_no_retrace_metrics_and_gating(name):
     assert action.shape == agent.env.action_space(agent.env_params).shape
 
 
-def test_uniform_actions_before_learning_and_true_final_obs_on_truncation():
-    base, default = gymnax.make("Pendulum-v1")
+# one env under a 5-step time limit, 12 env steps in one update; greedy DQN on CartPole
+# does not drop the pole that soon, and Pendulum only ever truncates
+TRUNCATION = {
+    "dqn": (dqn, "CartPole-v1", dict(learning_starts=0, epsilon_start=0.0, epsilon_end=0.0)),
+    "ddpg": (ddpg, "Pendulum-v1", dict(learning_starts=100, hidden_sizes=(8,))),
+}
+
+
+@pytest.mark.parametrize("name", list(TRUNCATION))
+def test_buffer_stores_true_final_observation_on_truncation(name):
+    mod, env_id, extra = TRUNCATION[name]
+    base, default = gymnax.make(env_id)
     env, params = purerl.make_env(base, default.replace(max_steps_in_episode=5))
-    config = ddpg.Config(
-        num_envs=1,
-        train_frequency=12,
-        total_timesteps=12,
-        learning_starts=100,
-        buffer_size=16,
-        batch_size=4,
-        hidden_sizes=(8,),
+    config = mod.Config(
+        num_envs=1, train_frequency=12, total_timesteps=12, buffer_size=16, batch_size=4, **extra
     )
-    agent = ddpg.make(env, params, config)
-    state, metrics = agent.update(agent.init(jax.random.key(0)))
+    agent = mod.make(env, params, config)
+    state, _ = agent.update(agent.init(jax.random.key(0)))
     items = jax.tree.map(lambda x: np.asarray(x[0, :12]), state.buffer_state.experience)
-    assert not items["terminated"].any()  # Pendulum only ever truncates
+    assert not items["terminated"].any()  # cut by the time limit, never terminated
     for t in range(11):
-        if t in (4, 9):  # next_obs is the final observation, not the reset one
+        if t in (4, 9):  # the 5-step limit: next_obs is the final obs, not the reset one
             assert not np.allclose(items["next_obs"][t], items["obs"][t + 1])
         else:
             np.testing.assert_allclose(items["next_obs"][t], items["obs"][t + 1])
+
+
+def test_uniform_actions_before_learning():
     big = ddpg.make(
         *purerl.make_env("Pendulum-v1"),
         ddpg.Config(num_envs=50, train_frequency=40, total_timesteps=2000, learning_starts=10**6),

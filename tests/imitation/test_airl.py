@@ -11,27 +11,15 @@ import pytest
 import purerl
 from purerl.algos import ppo
 from purerl.cli.expert_cache import expert
-from purerl.imitation import airl, collect_demos, experts
+from purerl.imitation import airl, collect_demos
 from purerl.imitation import discriminator as disc
 from purerl.imitation.absorbing import fixed_horizon_env
-
-
-def balance(obs, key):
-    return (obs[2] + 0.5 * obs[3] > 0).astype(jnp.int32)
-
-
-@pytest.fixture(scope="module")
-def cartpole():
-    env, params = purerl.make_env("CartPole-v1")
-    demos = collect_demos(balance, env, params, jax.random.key(0), 2, max_steps=100)
-    return env, params, demos
-
 
 SMALL = airl.Config(ppo=ppo.Config(total_timesteps=512, num_envs=4, num_steps=64), disc_steps=4)
 
 
-def test_shaped_reward_matches_its_definition(cartpole):
-    env, params, demos = cartpole
+def test_shaped_reward_matches_its_definition(cartpole_demos):
+    env, params, demos = cartpole_demos
     net = airl.reward_net(env, params, SMALL)
     s, s2 = demos.obs[:5, 0], demos.next_obs[:5, 0]
     term = jnp.array([False, True, False, False, True])
@@ -46,10 +34,10 @@ def test_shaped_reward_matches_its_definition(cartpole):
     np.testing.assert_allclose(jax.nn.sigmoid(disc.airl_logit(f, log_pi)), d, rtol=1e-6)
 
 
-def test_shaping_telescopes_along_an_episode(cartpole):
+def test_shaping_telescopes_along_an_episode(cartpole_demos):
     """sum_t gamma^t f_t = sum_t gamma^t g(s_t) + gamma^T h(s_T) - h(s_0) on one episode
     (potential-based shaping, Ng et al. 1999): only g depends on the path beyond its ends."""
-    env, params, demos = cartpole
+    env, params, demos = cartpole_demos
     net = airl.reward_net(env, params, SMALL)
     s, s2 = demos.obs[:, 0], demos.next_obs[:, 0]
     T, gamma = s.shape[0], 0.95
@@ -62,8 +50,8 @@ def test_shaping_telescopes_along_an_episode(cartpole):
     assert lhs == pytest.approx(float(jnp.sum(disc_t * g) + gamma**T * hT - h0), abs=1e-3)
 
 
-def test_discriminator_fit_on_a_fixed_batch_and_recovered_reward(cartpole):
-    env, params, demos = cartpole
+def test_discriminator_fit_on_a_fixed_batch_and_recovered_reward(cartpole_demos):
+    env, params, demos = cartpole_demos
     net = airl.reward_net(env, params, SMALL)
     expert = disc.expert_data(demos)
     n = expert["obs"].shape[0]
@@ -94,8 +82,8 @@ def test_discriminator_fit_on_a_fixed_batch_and_recovered_reward(cartpole):
     assert float(jnp.mean(g_exp > g_pol)) > 0.9
 
 
-def test_validation_and_no_retrace(cartpole):
-    env, params, demos = cartpole
+def test_validation_and_no_retrace(cartpole_demos):
+    env, params, demos = cartpole_demos
     pend, pparams = purerl.make_env("Pendulum-v1")
     with pytest.raises(ValueError, match="demos.obs has shape"):
         airl.make(pend, pparams, demos, SMALL)
@@ -114,7 +102,7 @@ def test_validation_and_no_retrace(cartpole):
 
 
 @pytest.mark.learning
-def test_airl_cartpole_ten_episodes(expert_cache):
+def test_airl_cartpole_ten_episodes(expert_cache, train_score):
     """10 PPO-expert episodes, one absorbing step (fixed-horizon setting), 500k env steps,
     scored on plain CartPole-v1. Target >= 0.8. Measured with another demo key (4 seeds):
     1.0 on every seed (300k env steps: 1.0, 0.06, 0.67, 0.19)."""
@@ -122,14 +110,7 @@ def test_airl_cartpole_ten_episodes(expert_cache):
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     env, params = fixed_horizon_env("CartPole-v1", absorbing_steps=1)
     agent = airl.make(env, params, demos, airl.Config(ppo=ppo.Config(total_timesteps=500_000)))
-    keys = jax.random.split(jax.random.key(0), 4)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    scored = agent._replace(env=e.env, env_params=e.env_params)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(scored, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1), 4)
-    )
-    score = experts.normalised_return(np.asarray(returns).mean(1), e.expert_return, e.random_return)
-    assert bool(jnp.all(metrics["finite"] == 1))
+    score, run = train_score(agent, e)
     assert score.mean() >= 0.8, score
     # the recovered reward g ranks the demo states above the same states with the pole
     # fallen past the termination angle (0.21 rad), what the absorbing state looks like:
@@ -137,4 +118,4 @@ def test_airl_cartpole_ten_episodes(expert_cache):
     obs = disc.expert_data(demos)["obs"]
     fallen = obs.at[:, 2].add(0.3)
     g = jax.vmap(lambda s: (airl.reward(agent, s, obs) - airl.reward(agent, s, fallen)).mean())
-    assert float(jnp.mean(g(states))) > 0, g(states)
+    assert float(jnp.mean(g(run.states))) > 0, g(run.states)

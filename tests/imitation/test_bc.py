@@ -11,14 +11,8 @@ import pytest
 
 import purerl
 from purerl.cli.expert_cache import expert
-from purerl.imitation import bc, collect_demos, experts, flatten_episodes
+from purerl.imitation import bc, collect_demos, flatten_episodes
 from purerl.imitation.policy import PolicyConfig, bc_loss, l2_penalty
-
-NUM_SEEDS = 4
-
-
-def balance(obs, key):
-    return (obs[2] + 0.5 * obs[3] > 0).astype(jnp.int32)
 
 
 def test_discrete_nll_entropy_and_l2_by_hand():
@@ -52,13 +46,6 @@ def test_gaussian_nll_and_mse_by_hand():
     loss_mse, _ = bc_loss(dist, action, params, PolicyConfig(loss="mse", l2_coef=1.0), False)
     assert float(loss_mse) == pytest.approx(mse, rel=1e-6)  # no kernels: l2 = 0
     assert float(l2_penalty({"a": {"kernel": jnp.ones((2, 3))}})) == 6.0
-
-
-@pytest.fixture(scope="module")
-def cartpole_demos():
-    env, params = purerl.make_env("CartPole-v1")
-    demos = collect_demos(balance, env, params, jax.random.key(0), 2, max_steps=100)
-    return env, params, demos
 
 
 def test_validation(cartpole_demos):
@@ -95,25 +82,19 @@ def test_update_does_not_retrace_and_lr_vmap(cartpole_demos):
     assert float(losses[1]) < float(losses[0])  # the larger step size fits faster
 
 
-def _clone(env_id, expert_cache, num_episodes, config):
+def _clone(train_score, env_id, expert_cache, num_episodes, config):
     e = expert(env_id, expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), num_episodes)
     agent = bc.make(e.env, e.env_params, demos, config)
-    keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1), NUM_SEEDS)
-    )
-    score = experts.normalised_return(np.asarray(returns).mean(1), e.expert_return, e.random_return)
-    assert bool(jnp.all(metrics["finite"] == 1))
-    return agent, states, metrics, demos, score
+    score, run = train_score(agent, e)
+    return agent, run.states, run.metrics, demos, score
 
 
 @pytest.mark.learning
-def test_bc_cartpole_ten_episodes(expert_cache):
+def test_bc_cartpole_ten_episodes(expert_cache, train_score):
     # Measured (4 seeds, 16 episodes each): normalised return 1.0 on every seed.
     agent, states, metrics, demos, score = _clone(
-        "CartPole-v1", expert_cache, 10, bc.Config(num_epochs=50)
+        train_score, "CartPole-v1", expert_cache, 10, bc.Config(num_epochs=50)
     )
     loss = np.asarray(metrics["loss"])
     assert (loss[:, -1] < 0.25 * loss[:, 0]).all(), loss[:, [0, -1]]
@@ -125,8 +106,8 @@ def test_bc_cartpole_ten_episodes(expert_cache):
 
 
 @pytest.mark.learning
-def test_bc_pendulum_ten_episodes(expert_cache):
+def test_bc_pendulum_ten_episodes(expert_cache, train_score):
     # Measured (4 seeds): normalised return [0.99, 1.02, 0.95, 0.95] with 300 epochs
     # (100 epochs: [0.99, 0.93, 0.71, 0.93]).
-    *_, score = _clone("Pendulum-v1", expert_cache, 10, bc.Config(num_epochs=300))
+    *_, score = _clone(train_score, "Pendulum-v1", expert_cache, 10, bc.Config(num_epochs=300))
     assert score.mean() >= 0.8, score

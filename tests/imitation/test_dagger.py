@@ -8,15 +8,8 @@ import pytest
 
 import purerl
 from purerl.cli.expert_cache import expert
-from purerl.imitation import bc, collect_demos, dagger, experts
+from purerl.imitation import bc, collect_demos, dagger
 from purerl.imitation import demos as D
-
-NUM_SEEDS = 4
-
-
-def balance(obs, key):
-    """An analytic CartPole expert."""
-    return (obs[2] + 0.5 * obs[3] > 0).astype(jnp.int32)
 
 
 def test_beta_schedules_exact():
@@ -45,7 +38,7 @@ def cartpole():
     return purerl.make_env("CartPole-v1")
 
 
-def test_rounds_follow_the_schedule_and_aggregate_expert_labels(cartpole):
+def test_rounds_follow_the_schedule_and_aggregate_expert_labels(cartpole, balance):
     env, params = cartpole
     config = dagger.Config(
         total_timesteps=5 * 1000,
@@ -73,7 +66,7 @@ def test_rounds_follow_the_schedule_and_aggregate_expert_labels(cartpole):
     assert float(m["expert_fraction"][-1]) == 0.0
 
 
-def test_demos_seed_the_dataset_and_start_at_round_one(cartpole):
+def test_demos_seed_the_dataset_and_start_at_round_one(cartpole, balance):
     env, params = cartpole
     demos = collect_demos(balance, env, params, jax.random.key(3), 2, max_steps=100)
     config = dagger.Config(
@@ -90,7 +83,7 @@ def test_demos_seed_the_dataset_and_start_at_round_one(cartpole):
     assert int(m2["dataset_size"]) == 200 + 2 * 400
 
 
-def test_validation(cartpole):
+def test_validation(cartpole, balance):
     env, params = cartpole
     with pytest.raises(ValueError, match="integer scalar action"):
         dagger.make(env, params, lambda o, k: o[:2])
@@ -112,41 +105,30 @@ def test_validation(cartpole):
         dagger.make(env, params, balance, demos=demos)
 
 
-def _scores(agent, e):
-    keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1), NUM_SEEDS)
-    )
-    assert bool(jnp.all(metrics["finite"] == 1))
-    r = np.asarray(returns).mean(1)
-    return experts.normalised_return(r, e.expert_return, e.random_return)
-
-
 CARTPOLE = dagger.Config(total_timesteps=8000, num_envs=4, num_steps=250, gradient_steps=500)
 
 
 @pytest.mark.learning
-def test_dagger_beats_bc_from_one_episode_cartpole(expert_cache):
+def test_dagger_beats_bc_from_one_episode_cartpole(expert_cache, train_score):
     # Measured (4 seeds): DAgger 1.0 on every seed; BC from the same episode, fitted to a
     # loss of ~0.03 (500 epochs), [0.61, 0.61, 0.44, 0.54]: it drifts off the expert's
     # states and its errors compound (Ross et al. 2011). With 10 episodes both reach 1.0.
     e = expert("CartPole-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     one = D.select(demos, 1)
-    dag = _scores(dagger.make(e.env, e.env_params, e.act_fn, CARTPOLE, demos=one), e)
-    clone = _scores(bc.make(e.env, e.env_params, one, bc.Config(num_epochs=500)), e)
+    dag, _ = train_score(dagger.make(e.env, e.env_params, e.act_fn, CARTPOLE, demos=one), e)
+    clone, _ = train_score(bc.make(e.env, e.env_params, one, bc.Config(num_epochs=500)), e)
     assert dag.mean() >= 0.95, dag
     assert dag.mean() > clone.mean() + 0.2, (dag, clone)
-    ten = _scores(dagger.make(e.env, e.env_params, e.act_fn, CARTPOLE, demos=demos), e)
+    ten, _ = train_score(dagger.make(e.env, e.env_params, e.act_fn, CARTPOLE, demos=demos), e)
     assert ten.mean() >= 0.95, ten
 
 
 @pytest.mark.learning
-def test_dagger_pendulum_ten_episodes(expert_cache):
+def test_dagger_pendulum_ten_episodes(expert_cache, train_score):
     # Measured (4 seeds): [0.99, 1.02, 0.95, 0.96].
     e = expert("Pendulum-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     config = dagger.Config(total_timesteps=8000, num_envs=4, num_steps=200, gradient_steps=500)
-    score = _scores(dagger.make(e.env, e.env_params, e.act_fn, config, demos=demos), e)
+    score, _ = train_score(dagger.make(e.env, e.env_params, e.act_fn, config, demos=demos), e)
     assert score.mean() >= 0.9, score

@@ -11,15 +11,9 @@ import purerl
 from purerl.algos import ppo
 from purerl.cli.expert_cache import expert
 from purerl.core.rollout import reset_envs, rollout
-from purerl.imitation import collect_demos, experts, gail
+from purerl.imitation import collect_demos, gail
 from purerl.imitation import discriminator as disc
 from purerl.imitation.absorbing import fixed_horizon_env
-
-NUM_SEEDS = 4
-
-
-def balance(obs, key):
-    return (obs[2] + 0.5 * obs[3] > 0).astype(jnp.int32)
 
 
 def test_logistic_loss_and_reward_by_hand():
@@ -38,18 +32,11 @@ def test_logistic_loss_and_reward_by_hand():
     assert float(disc.airl_logit(1.5, -0.5)) == 2.0
 
 
-@pytest.fixture(scope="module")
-def cartpole():
-    env, params = purerl.make_env("CartPole-v1")
-    demos = collect_demos(balance, env, params, jax.random.key(0), 2, max_steps=100)
-    return env, params, demos
-
-
 SMALL = gail.Config(ppo=ppo.Config(total_timesteps=512, num_envs=4, num_steps=64), disc_steps=4)
 
 
-def test_discriminator_loss_decreases_on_a_fixed_batch(cartpole):
-    env, params, demos = cartpole
+def test_discriminator_loss_decreases_on_a_fixed_batch(cartpole_demos):
+    env, params, demos = cartpole_demos
     net = gail.discriminator_net(env, params, SMALL)
     expert = disc.expert_data(demos)
     # the policy batch: the demo states with the other action (separable only through a)
@@ -104,8 +91,8 @@ def test_absorbing_termination(absorbing_steps):
     assert float(tr.info["episode_return"][ends[0], 0]) == death + 1
 
 
-def test_validation(cartpole):
-    env, params, demos = cartpole
+def test_validation(cartpole_demos):
+    env, params, demos = cartpole_demos
     pend, pparams = purerl.make_env("Pendulum-v1")
     with pytest.raises(ValueError, match="demos.obs has shape"):
         gail.make(pend, pparams, demos, SMALL)
@@ -122,8 +109,8 @@ def test_validation(cartpole):
         fixed_horizon_env("CartPole-v1", absorbing_steps=0)
 
 
-def test_update_does_not_retrace(cartpole):
-    env, params, demos = cartpole
+def test_update_does_not_retrace(cartpole_demos):
+    env, params, demos = cartpole_demos
     agent = gail.make(env, params, demos, SMALL)
     update = jax.jit(agent.update)
     state = agent.init(jax.random.key(0))
@@ -135,21 +122,14 @@ def test_update_does_not_retrace(cartpole):
 
 
 @pytest.mark.learning
-def test_gail_cartpole_ten_episodes(expert_cache):
+def test_gail_cartpole_ten_episodes(expert_cache, train_score):
     """10 PPO-expert episodes; GAIL trains in the absorbing-state setting (one absorbing
     step, then bootstrapped) and is scored on plain CartPole-v1. Target: >= 0.8 normalised."""
     e = expert("CartPole-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     env, params = fixed_horizon_env("CartPole-v1", absorbing_steps=1)
     agent = gail.make(env, params, demos, gail.Config(ppo=ppo.Config(total_timesteps=300_000)))
-    keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    scored = agent._replace(env=e.env, env_params=e.env_params)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(scored, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1), NUM_SEEDS)
-    )
-    score = experts.normalised_return(np.asarray(returns).mean(1), e.expert_return, e.random_return)
-    assert bool(jnp.all(metrics["finite"] == 1))
+    score, _ = train_score(agent, e)
     assert score.mean() >= 0.8, score
 
 
@@ -168,18 +148,12 @@ def test_gradient_penalty_by_hand():
 
 
 @pytest.mark.learning
-def test_gail_pendulum_ten_episodes(expert_cache):
+def test_gail_pendulum_ten_episodes(expert_cache, train_score):
     """10 SAC-expert episodes on Pendulum-v1 (no early termination, so no survival bias: the
     plain env), PPO at its Pendulum setting for 1M env steps. Target: >= 0.7 normalised.
     `scripts/imitation.py` (other demo keys): 0.88 / 0.97 / 0.96 / 0.95 for 1/4/10/25 episodes."""
     e = expert("Pendulum-v1", expert_cache)
     demos = collect_demos(e.act_fn, e.env, e.env_params, jax.random.key(42), 10)
     agent = gail.make(e.env, e.env_params, demos, gail.Config(ppo=ppo.Config(**ppo.PENDULUM)))
-    keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1), NUM_SEEDS)
-    )
-    score = experts.normalised_return(np.asarray(returns).mean(1), e.expert_return, e.random_return)
-    assert bool(jnp.all(metrics["finite"] == 1))
+    score, _ = train_score(agent, e)
     assert score.mean() >= 0.7, score

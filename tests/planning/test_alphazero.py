@@ -2,7 +2,6 @@
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
 import purerl
@@ -39,17 +38,11 @@ def test_loss_targets_search_policy_and_symlog_value():
     assert float(total) == pytest.approx(float(want_pl + 2.0 * want_vl), rel=1e-5)
 
 
-def test_update_does_not_retrace_and_reports_standard_metrics():
+def test_update_does_not_retrace_and_reports_standard_metrics(count_traces):
     env, params = purerl.make_env("CartPole-v1")
     agent = alphazero.make(env, params, SMALL)
     assert agent.num_updates == 4
-    traces = []
-
-    def counted(state):
-        traces.append(1)
-        return agent.update(state)
-
-    update = jax.jit(counted)
+    update, traces = count_traces(agent.update)
     state = agent.init(jax.random.key(0))
     for _ in range(3):
         state, metrics = update(state)
@@ -76,17 +69,11 @@ def test_bad_input_raises_clear_errors():
 
 
 @pytest.mark.learning
-def test_alphazero_learns_cartpole():
+def test_alphazero_learns_cartpole(train_eval):
     # Measured (2 seeds, greedy network, 16 episodes each): [479.7, 494.9] with key 0,
     # [500.0, 499.3] with key 1. The full figure (4 seeds, 40,960 steps: 493.9) comes from
     # scripts/mcts.py alphazero.
     env, params = purerl.make_env("CartPole-v1")
     agent = alphazero.make(env, params, alphazero.Config(total_timesteps=32_768))
-    keys = jax.random.split(jax.random.key(0), 2)
-    states, metrics = jax.jit(jax.vmap(lambda k: purerl.train(agent, k)))(keys)
-    assert bool(jnp.all(metrics["finite"] == 1))
-    returns = jax.jit(jax.vmap(lambda s, k: purerl.evaluate(agent, s, k, 16)))(
-        states, jax.random.split(jax.random.key(1), 2)
-    )
-    returns = np.asarray(returns).mean(1)
+    returns = train_eval(agent, num_seeds=2, eval_seed=1).returns
     assert returns.mean() >= 400, returns  # the raw network, without search

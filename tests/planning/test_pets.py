@@ -25,17 +25,11 @@ SMALL = pets.Config(
 )
 
 
-def test_pets_update_does_not_retrace_and_reports_standard_metrics():
+def test_pets_update_does_not_retrace_and_reports_standard_metrics(count_traces):
     env, params = purerl.make_env("Pendulum-v1")
     agent = pets.make(env, params, SMALL)
     assert agent.num_updates == 2  # (40 - 2 * 10) // (2 * 5)
-    traces = []
-
-    def counted(state):
-        traces.append(1)
-        return agent.update(state)
-
-    update = jax.jit(counted)
+    update, traces = count_traces(agent.update)
     state = agent.init(jax.random.key(0))
     for _ in range(3):
         state, metrics = update(state)

@@ -22,14 +22,21 @@ def _quadratic(target, weights):
     return objective
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_cem_finds_quadratic_optimum(seed):
+def _random_quadratic(seed):
+    """A plan key, a random target in [-0.8, 0.8]^(H x A), and `_quadratic` with random
+    weights in [0.5, 2]."""
     k_t, k_w, k_plan = jax.random.split(jax.random.key(seed), 3)
     target = jax.random.uniform(k_t, (H, A), minval=-0.8, maxval=0.8)
     weights = jax.random.uniform(k_w, (H, A), minval=0.5, maxval=2.0)
+    return k_plan, target, _quadratic(target, weights)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cem_finds_quadratic_optimum(seed):
+    k_plan, target, objective = _random_quadratic(seed)
     mean, info = planners.cem(
         k_plan,
-        _quadratic(target, weights),
+        objective,
         jnp.zeros((H, A)),
         0.5,
         num_samples=200,
@@ -43,12 +50,10 @@ def test_cem_finds_quadratic_optimum(seed):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_mppi_finds_quadratic_optimum(seed):
-    k_t, k_w, k_plan = jax.random.split(jax.random.key(seed), 3)
-    target = jax.random.uniform(k_t, (H, A), minval=-0.8, maxval=0.8)
-    weights = jax.random.uniform(k_w, (H, A), minval=0.5, maxval=2.0)
+    k_plan, target, objective = _random_quadratic(seed)
     mean, _ = planners.mppi(
         k_plan,
-        _quadratic(target, weights),
+        objective,
         jnp.zeros((H, A)),
         0.1,
         num_samples=200,
