@@ -109,11 +109,11 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     z = support(config.v_min, config.v_max, config.num_atoms)
     to_q = lambda logits: jnp.sum(jax.nn.softmax(logits, axis=-1) * z, axis=-1)
 
-    def loss_of(logits_sa, logits_next, batch):
-        p_next = jax.nn.softmax(logits_next, axis=-1)
+    def loss_of(logits_sa, p_next, batch):  # p_next: target probabilities at a*
         target = categorical_targets(batch["reward"], batch["terminated"], p_next, z, config.gamma)
         return categorical_loss(logits_sa, target), {"q_mean": to_q(logits_sa).mean()}
 
+    probs = lambda logits: jax.nn.softmax(logits, axis=-1)
     return make_distributional_agent(
-        env, env_params, config, config.num_atoms, to_q, loss_of, "categorical"
+        env, env_params, config, config.num_atoms, to_q, loss_of, "categorical", probs
     )

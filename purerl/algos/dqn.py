@@ -216,10 +216,13 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer
     return Agent(init, update, act, config.num_updates, env, env_params, config)
 
 
-def make_distributional_agent(env, env_params, config, num_outputs, to_q, loss_of, name) -> Agent:
+def make_distributional_agent(
+    env, env_params, config, num_outputs, to_q, loss_of, name, next_of=None
+) -> Agent:
     """C51 and QR-DQN: a `DistributionalQNetwork` with `num_outputs` values per action
-    (`out [..., A, K]`), `Q = to_q(out) [..., A]`, and `loss_of(out_sa, out_next, batch) ->
-    (loss, aux)` on the online output at the taken actions and the target network's at
+    (`out [..., A, K]`), `Q = to_q(out) [..., A]`, and `loss_of(out_sa, next_sa, batch) ->
+    (loss, aux)` on the online output at the taken actions and `next_of(target network's
+    output)` (default: the output itself; C51: its softmax, taken over all actions first) at
     `a* = argmax_a Q(s', a)` (target Q; online Q with `double_dqn`), both `[N, K]`; the
     loss is reported as `loss/<name>`."""
     net = DistributionalQNetwork(
@@ -238,7 +241,8 @@ def make_distributional_agent(env, env_params, config, num_outputs, to_q, loss_o
         out_sa = pick(net.apply(params, batch["obs"]), batch["action"].astype(jnp.int32))
         out_next = net.apply(target_params, batch["next_obs"])
         q_next = q_values(params, batch["next_obs"]) if config.double_dqn else to_q(out_next)
-        return loss_of(out_sa, pick(out_next, jnp.argmax(q_next, axis=-1)), batch)
+        next_all = out_next if next_of is None else next_of(out_next)
+        return loss_of(out_sa, pick(next_all, jnp.argmax(q_next, axis=-1)), batch)
 
     return make_value_agent(env, env_params, config, net, loss_fn, q_values, name)
 
