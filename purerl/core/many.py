@@ -85,6 +85,14 @@ def train_many(
         else:
             seed_idx, hp_idx = np.tile(np.arange(S), H), np.repeat(np.arange(H), S)
     B = len(seed_idx)
+    if states is not None:
+        lead = (H, S) if hparams is not None and combine == "cross" else (S,)
+        shapes = {tuple(np.shape(x)[: len(lead)]) for x in jax.tree.leaves(states)}
+        if shapes != {lead}:
+            raise ValueError(
+                f"train_many: states must come from an earlier call with the same keys, "
+                f"hparams and combine (leading axes {lead}), got leading axes {sorted(shapes)}"
+            )
     if mesh is None and jax.device_count() > 1:
         # one host: no more devices than runs (a single run is not split); several hosts:
         # every device, so that each process takes part

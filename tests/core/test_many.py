@@ -109,3 +109,6 @@ def test_train_many_rejects_bad_input():
         many.train_many(agent, keys, {"lr": jax.numpy.ones(2)})
     with pytest.raises(ValueError, match="zip"):
         many.train_many(lambda h: agent, keys, {"lr": jax.numpy.ones(3)}, combine="zip")
+    states, _ = many.train_many(agent, keys, num_updates=0)
+    with pytest.raises(ValueError, match="states must come from an earlier call"):
+        many.train_many(agent, keys[:1], num_updates=1, states=states)
