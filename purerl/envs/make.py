@@ -11,7 +11,7 @@ import jax
 import numpy as np
 from gymnax.environments import environment, spaces
 
-from purerl.envs import goal
+from purerl.envs import goal, suites
 from purerl.envs import wrappers as w
 
 # purerl's own environments (goal-conditioned envs, ...) register here: id -> factory
@@ -37,6 +37,8 @@ def _base_env(env_id, env_params, kwargs):
     if isinstance(env_id, str):
         if env_id in REGISTRY:
             env, default = REGISTRY[env_id](**kwargs)
+        elif suites.is_suite_id(env_id):  # "brax/...", "jumanji/...": purerl.envs.suites
+            env, default = suites.make(env_id, **kwargs)
         elif env_id in gymnax.registered_envs:
             env, default = gymnax.make(env_id, **kwargs)
         else:
@@ -69,13 +71,15 @@ def make_env(
     """Build an environment with purerl's standard wrappers.
 
     Args:
-      env_id: a gymnax id (`"CartPole-v1"`, ...), a purerl id, or a gymnax `Environment`
-        instance of your own.
+      env_id: a gymnax id (`"CartPole-v1"`, ...), a purerl id, another suite's id with its
+        prefix (`"brax/halfcheetah"`, `"jumanji/Snake-v1"`, ...: `purerl.envs.suites`), or
+        a gymnax `Environment` instance of your own.
       env_params: env parameters; None takes the env's defaults.
       normalize_obs: running mean/std observation normalisation (statistics in the state).
       normalize_reward: scale rewards by the running std of the discounted return.
       reward_gamma: discount of that return.
-      **kwargs: passed to `gymnax.make` (or to the purerl env's factory).
+      **kwargs: passed to `gymnax.make` (or to the purerl env's factory, or the suite's
+        own constructor).
 
     Returns:
       `(env, env_params)`. Wrappers, innermost first: continuous actions rescaled from
