@@ -74,11 +74,12 @@ class SuiteEnv(environment.Environment):
         raise NotImplementedError
 
     def reset_env(self, key, params):
-        obs, inner = self._reset(key)
+        obs, inner = strong(self._reset(key))
         return obs, SuiteState(inner, jnp.zeros((), jnp.int32), jnp.zeros((), bool))
 
     def step_env(self, key, state, action, params):
         obs, inner, reward, term, trunc, info = self._step(key, state.inner, action)
+        obs, inner = strong((obs, inner))
         time = state.time + 1
         term = jnp.asarray(term, bool)
         trunc = jnp.logical_and(
@@ -95,8 +96,15 @@ class SuiteEnv(environment.Environment):
         raise NotImplementedError
 
 
+def strong(tree):
+    """Every leaf with a strong dtype: a suite's weakly typed leaves (python scalars kept in
+    its state) would otherwise change type at gymnax's auto-reset select, and the second
+    update of a training loop would retrace."""
+    return jax.tree.map(lambda x: jnp.array(x, dtype=jnp.asarray(x).dtype), tree)
+
+
 def box(shape, low=-np.inf, high=np.inf, dtype=jnp.float32) -> spaces.Box:
     return spaces.Box(low, high, tuple(shape), dtype)
 
 
-__all__ = ["SuiteEnv", "SuiteParams", "SuiteState", "box", "require"]
+__all__ = ["SuiteEnv", "SuiteParams", "SuiteState", "box", "require", "strong"]

@@ -30,7 +30,7 @@ def test_rollout_equals_navix(env, rollout, reference, same_rollout):
     spot until `max_steps=6` (TRUNCATION -> truncated); everything equals NAVIX's."""
     e, params = env
     raw = navix.make("Navix-Empty-5x5-v0", max_steps=6)
-    walk = [2, 2, 0, 2, 2]  # forward, forward, rotate, forward, forward
+    walk = [2, 2, 1, 2, 2]  # forward, forward, rotate clockwise, forward, forward
     actions = jnp.array(walk + [0] * 8 + walk, jnp.int32)
     key = jax.random.key(0)
     got = rollout(e, params, key, actions)[1]
