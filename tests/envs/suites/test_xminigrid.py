@@ -57,3 +57,24 @@ def test_xland_needs_a_ruleset():
 
 def test_ppo_runs_vmapped_without_retrace(env, ppo_smoke):
     ppo_smoke(*env)
+
+
+@pytest.mark.learning
+def test_ppo_learns_empty_5x5(train_eval):
+    """PPO on `xminigrid/MiniGrid-Empty-5x5` (100k steps, 2 seeds) walks to the goal.
+    Optimal greedy return: 1 - 0.9 * 5 / 100 = 0.955 (5 steps of 100); a random policy
+    mostly times out at 0. Measured: greedy returns [0.955, 0.955] (both optimal), 75 s on a
+    busy 2-core CPU."""
+    from purerl.algos import ppo
+
+    e, p = purerl.make_env("xminigrid/MiniGrid-Empty-5x5")
+    cfg = ppo.Config(
+        total_timesteps=100_000,
+        num_envs=16,
+        num_steps=64,
+        num_minibatches=4,
+        num_epochs=4,
+        learning_rate=3e-4,
+    )
+    run = train_eval(ppo.make(e, p, cfg), num_seeds=2)
+    assert run.returns.min() > 0.9, run.returns
