@@ -67,7 +67,7 @@ def test_stratified_resampling_keeps_each_task_column():
 def test_performance_profile_and_curve_ci():
     taus = np.array([0.0, 0.5, 1.0, 2.0])
     prof = stats.score_distribution(SCORES, taus)
-    np.testing.assert_allclose(prof, [(SCORES > t).mean() for t in taus])
+    np.testing.assert_allclose(prof, [(t < SCORES).mean() for t in taus])
     p, lo, hi = stats.profile_with_ci(SCORES, taus, reps=200)
     np.testing.assert_allclose(p, prof)
     assert (lo <= p + 1e-12).all() and (p <= hi + 1e-12).all()

@@ -1,0 +1,53 @@
+"""`purerl.cli.render`: a run folder's greedy episode as a GIF with one frame per step."""
+
+import numpy as np
+from PIL import Image
+
+from purerl.algos import ppo
+from purerl.cli import experiment, render
+
+TINY = ppo.Config(
+    total_timesteps=2 * 4 * 8,
+    num_envs=4,
+    num_steps=8,
+    num_epochs=1,
+    num_minibatches=2,
+    hidden_sizes=(8,),
+)
+
+
+def test_gif_has_the_episodes_frame_count(tmp_path):
+    res = experiment.run(
+        ppo,
+        TINY,
+        num_seeds=2,
+        out=str(tmp_path / "run"),
+        quiet=True,
+        num_eval_episodes=2,
+        progress_chunks=1,
+    )
+    ep = render.render_run(res.out_dir, seed_index=1)
+    assert ep.path == str(tmp_path / "run" / "episode.gif") and ep.ended
+    with Image.open(ep.path) as im:
+        frames = im.n_frames
+        assert im.size == render.SIZE
+    # CartPole pays 1 per step: the return is the episode's length, and so the frame count
+    assert frames == ep.num_frames == int(ep.episode_return)
+    assert 1 < frames < 500
+
+
+def test_draws_every_kind_of_env():
+    import types
+
+    cart = types.SimpleNamespace(x=0.1, theta=0.2)
+    pend = types.SimpleNamespace(theta=1.0)
+    acro = types.SimpleNamespace(joint_angle1=0.3, joint_angle2=0.5)
+    car = types.SimpleNamespace(position=-0.5)
+    other = types.SimpleNamespace()
+    pics = [render.draw(s, np.zeros(4), "t") for s in (cart, pend, acro, car, other)]
+    pics.append(render.draw(other, np.eye(10)[:, :, None].repeat(3, -1), "t"))  # image obs
+    arrays = [np.asarray(p) for p in pics]
+    assert all(a.shape == (render.SIZE[1], render.SIZE[0], 3) for a in arrays)
+    for i in range(len(arrays)):  # each env gets its own picture
+        for j in range(i):
+            assert not np.array_equal(arrays[i], arrays[j])
