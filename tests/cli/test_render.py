@@ -6,27 +6,13 @@ from PIL import Image
 from purerl.algos import ppo
 from purerl.cli import experiment, render
 
-TINY = ppo.Config(
-    total_timesteps=2 * 4 * 8,
-    num_envs=4,
-    num_steps=8,
-    num_epochs=1,
-    num_minibatches=2,
-    hidden_sizes=(8,),
-)
-
 
 def test_gif_has_the_episodes_frame_count(tmp_path):
-    res = experiment.run(
-        ppo,
-        TINY,
-        num_seeds=2,
-        out=str(tmp_path / "run"),
-        quiet=True,
-        num_eval_episodes=2,
-        progress_chunks=1,
-    )
-    ep = render.render_run(res.out_dir, seed_index=1)
+    argv = ["--total-timesteps", "64", "--num-envs", "4", "--num-steps", "8", "--num-epochs", "1"]
+    argv += ["--num-minibatches", "2", "--hidden-sizes", "8", "--num-seeds", "2"]
+    res = experiment.cli(ppo, [*argv, "--out", str(tmp_path / "run"), "--render"])
+    assert res.files["episode"] == str(tmp_path / "run" / "episode.gif")  # seed 0, at the end
+    ep = render.render_run(res.out_dir, seed_index=1, out=str(tmp_path / "run" / "episode.gif"))
     assert ep.path == str(tmp_path / "run" / "episode.gif") and ep.ended
     with Image.open(ep.path) as im:
         frames = im.n_frames

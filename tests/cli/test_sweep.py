@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from purerl.algos import ppo
-from purerl.cli import sweep
+from purerl.cli import experiment, sweep
 from purerl.core.validation import is_traced
 
 TINY = ppo.Config(
@@ -18,6 +18,17 @@ TINY = ppo.Config(
     num_minibatches=2,
     hidden_sizes=(8,),
 )
+TINY_FLAGS = [
+    "--total-timesteps",
+    "128",
+    "--num-envs",
+    "4",
+    "--num-steps",
+    "8",
+    "--num-epochs",
+    "1",
+]
+TINY_FLAGS += ["--num-minibatches", "2", "--hidden-sizes", "8"]
 SPECS = ["learning_rate=1e-4,3e-4,1e-3", "gamma=0.99,0.995"]
 
 
@@ -29,7 +40,9 @@ def test_sweep_is_one_compile_and_ranked(tmp_path, capsys):
         return ppo.make(env, params, config)
 
     algo = types.SimpleNamespace(__name__="purerl.algos.ppo", make=make, Config=ppo.Config)
-    res = sweep.run_sweep(algo, TINY, SPECS, num_seeds=2, out=str(tmp_path / "s"))
+    argv = [*TINY_FLAGS, "--num-seeds", "2", "--out", str(tmp_path / "s")]
+    argv += ["--sweep", SPECS[0], "--sweep", SPECS[1]]
+    res = experiment.cli(algo, argv)  # the training scripts' command line
     assert traces == [True]  # the factory was traced once: 6 settings x 2 seeds, one program
     assert res.num_compiles == 1
     assert res.curves["episode_return"].shape == (6, 2, 4)
