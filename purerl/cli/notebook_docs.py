@@ -74,13 +74,15 @@ _FIG = re.compile(r"^!\[[^\]]*\]\(([^)]+)\)$", re.M)
 
 def _outline(text: str) -> list[tuple[str, str]]:
     """The sequence of (kind, content) of a rendering: code cells with their source,
-    outputs as ("text", "") / ("figure", "") without their content."""
+    outputs as ("text", "") / ("figure", "") without their content (consecutive text
+    outputs count once: how a kernel splits a cell's stdout varies between runs)."""
     items = []
     for m in re.finditer(f"{_BLOCK.pattern}|{_FIG.pattern}", text, re.S | re.M):
         if m.group(1) == "python":
             items.append(("code", m.group(2)))
         elif m.group(1) == "text":
-            items.append(("text", ""))
+            if not items or items[-1] != ("text", ""):  # stdout may arrive in several chunks
+                items.append(("text", ""))
         else:
             items.append(("figure", ""))
     return items
