@@ -183,7 +183,7 @@ def compare(
     matrices, tasks, normalised = score_matrices(runs, score_ranges)
     table = aggregate(matrices, normalised, reps)
     os.makedirs(out, exist_ok=True)
-    num_seeds = {lab: m.shape[0] for lab, m in matrices.items()}
+    num_seeds = ", ".join(f"{lab} {m.shape[0]}" for lab, m in matrices.items())
     text = markdown(table, tasks, normalised, num_seeds)
     files = {"plot": plot(os.path.join(out, "compare.png"), runs, matrices, tasks, normalised)}
     files["markdown"] = os.path.join(out, "compare.md")
