@@ -3,6 +3,7 @@
 import csv
 import json
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -59,3 +60,23 @@ def test_unknown_task_uses_raw_scores_and_bad_input_is_clear(tmp_path):
     e = _run(tmp_path / "y", "sac", "Pendulum-v1", [-200.0], [[1, 2]])
     with pytest.raises(ValueError, match="'dqn' has no run on Pendulum-v1"):
         compare.compare([d, e], out=str(tmp_path / "c"))
+
+
+def test_compare_script(tmp_path, capsys):
+    import importlib.util
+
+    path = pathlib.Path(__file__).parents[2] / "scripts" / "compare.py"
+    spec = importlib.util.spec_from_file_location("script_compare", path)
+    script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = script  # (its dataclasses look it up)
+    spec.loader.exec_module(script)
+    a = _run(tmp_path / "a", "ppo", "CartPole-v1", [500.0, 400.0], [[1, 2]] * 2)
+    b = _run(tmp_path / "b", "ppo", "CartPole-v1", [100.0, 200.0], [[1, 2]] * 2)
+    out = str(tmp_path / "c")
+    table, files = script.main(
+        [a, b, "--labels", "lr 1e-3", "lr 1e-4", "--out", out, "--reps", "99"]
+    )
+    assert table["lr 1e-3"]["mean"][0] == pytest.approx(0.9)
+    assert "| lr 1e-4 |" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="error: --labels: 1 labels for 2"):
+        script.main([a, b, "--labels", "x"])

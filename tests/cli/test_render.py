@@ -1,10 +1,25 @@
 """`purerl.cli.render`: a run folder's greedy episode as a GIF with one frame per step."""
 
+import sys
+
 import numpy as np
+import pytest
 from PIL import Image
 
 from purerl.algos import ppo
 from purerl.cli import experiment, render
+
+
+def _load_script(name):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[2] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"script_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # (its dataclasses look it up)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_gif_has_the_episodes_frame_count(tmp_path):
@@ -12,7 +27,8 @@ def test_gif_has_the_episodes_frame_count(tmp_path):
     argv += ["--num-minibatches", "2", "--hidden-sizes", "8", "--num-seeds", "2"]
     res = experiment.cli(ppo, [*argv, "--out", str(tmp_path / "run"), "--render"])
     assert res.files["episode"] == str(tmp_path / "run" / "episode.gif")  # seed 0, at the end
-    ep = render.render_run(res.out_dir, seed_index=1, out=str(tmp_path / "run" / "episode.gif"))
+    script = _load_script("render")  # scripts/render.py RUN_DIR --seed-index 1
+    ep = script.main([res.out_dir, "--seed-index", "1"])
     assert ep.path == str(tmp_path / "run" / "episode.gif") and ep.ended
     with Image.open(ep.path) as im:
         frames = im.n_frames
@@ -37,3 +53,8 @@ def test_draws_every_kind_of_env():
     for i in range(len(arrays)):  # each env gets its own picture
         for j in range(i):
             assert not np.array_equal(arrays[i], arrays[j])
+
+
+def test_bad_run_folder_is_one_clear_line(tmp_path):
+    with pytest.raises(SystemExit, match="no checkpoint.ckpt"):
+        _load_script("render").main([str(tmp_path)])

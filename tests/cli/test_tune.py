@@ -1,6 +1,7 @@
 """`purerl.cli.tune`: TPE batches, one compile per batch shape, the best trial reported."""
 
 import csv
+import sys
 
 import pytest
 
@@ -53,3 +54,20 @@ def test_bad_params_are_rejected():
     ]:
         with pytest.raises(ValueError, match=match):
             tune.parse_params(specs, TINY)
+
+
+def test_tune_script_errors_are_one_line():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[2] / "scripts" / "tune.py"
+    spec = importlib.util.spec_from_file_location("script_tune", path)
+    script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = script  # (its dataclasses look it up)
+    spec.loader.exec_module(script)
+    with pytest.raises(SystemExit, match="usage: python scripts/tune.py ALGO"):
+        script.main([])
+    with pytest.raises(SystemExit, match="no algorithm purerl.algos.nope"):
+        script.main(["nope"])
+    with pytest.raises(SystemExit, match="num_epochs: only float fields"):
+        script.main(["ppo", "--param", "num_epochs=1:4"])
