@@ -5,7 +5,8 @@ trains them all (every trial x every seed, `purerl.train_many`), the results go 
         --num-batches 8 --batch-size 16 --num-seeds 2
 
 The batch is the unit of parallelism: `study.ask()` is called `batch_size` times (TPE with
-`constant_liar`, so the trials of one batch spread out), then the batch trains as one
+`constant_liar`, so the trials of one batch spread out; the first batch is random
+startup trials), then the batch trains as one
 `vmap`; every batch has the same shape, so the program compiles once. A trial's value is its
 final training return (the mean over seeds of the mean episode return over the last 10% of
 updates). Only float fields can be tuned (they are traced); ints fix shapes.
@@ -114,7 +115,9 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+        sampler = optuna.samplers.TPESampler(  # the first batch random, then TPE
+            seed=seed, constant_liar=True, n_startup_trials=batch_size
+        )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     keys = jax.random.split(jax.random.key(seed), num_seeds)
     compiles = []
