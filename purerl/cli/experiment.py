@@ -192,23 +192,10 @@ def cli(algo, argv=None) -> Result:
     devices (when their count divides `--num-seeds`) and each process writes the same
     results to `--out` (process `i > 0` to `<out or runs>/process-<i>`).
 
-    `--sweep FIELD=v1,v2` (repeatable, `--sweep-zip`) runs a sweep instead
-    (`purerl.cli.sweep`); `--render` writes a GIF of a greedy episode at the end
-    (`purerl.cli.render`).
-
     `--cpu-devices N` (-1: one per usable core) splits the CPU into N XLA devices and shards
     the seeds over them (when N divides `--num-seeds`): one JAX process keeps about one
     core busy stepping small envs, so this puts every core to work."""
     import tyro
-
-    # --- hook: sweeps (purerl.cli.sweep) and rendering at the end (purerl.cli.render) ---
-    from purerl.cli import render, sweep
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if sweep.requested(argv):
-        return sweep.cli(algo, argv)
-    argv, render_gif = render.pop_flag(argv)
-    # --- end of hook ---
 
     args_cls = dataclasses.make_dataclass(
         "Args",
@@ -233,7 +220,7 @@ def cli(algo, argv=None) -> Result:
     started = initialize(args.coordinator_address, args.num_processes, args.process_id)
     if started and jax.process_index() > 0:
         out = os.path.join(out or "runs", f"process-{jax.process_index()}")
-    result = run(
+    return run(
         algo,
         args.config,
         env_id=args.env,
@@ -242,7 +229,9 @@ def cli(algo, argv=None) -> Result:
         out=out,
         env_kwargs={"normalize_obs": args.normalize_obs, "normalize_reward": args.normalize_reward},
     )
-    if render_gif:  # hook: `--render` draws the trained greedy policy of seed 0 to a GIF
-        result.files["episode"] = render.render_run(result.out_dir).path
-        print(f"  episode    -> {result.files['episode']}")
-    return result
+
+
+# hook: `--sweep` and `--render` (purerl.cli.hooks, purerl.cli.sweep, purerl.cli.render)
+from purerl.cli.hooks import wrap_cli  # noqa: E402
+
+cli = wrap_cli(cli)
