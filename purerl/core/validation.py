@@ -102,7 +102,15 @@ def validate_fields(config) -> None:
 
 
 def _got(value) -> str:
-    return f"got {value!r} ({type(value).__name__})"
+    text = repr(value)
+    text = text if len(text) <= 80 else text[:77] + "..."
+    t = type(value)
+    name = (
+        t.__name__
+        if t.__module__ == "builtins"
+        else f"{t.__module__.rsplit('.', 1)[-1]}.{t.__qualname__}"
+    )
+    return f"got {text} ({name})"
 
 
 def _describe(annotation) -> str:
@@ -133,6 +141,18 @@ def _scalar_kind(value) -> str | None:
     return None
 
 
+def _wrong(where: str, annotation, value, base) -> ConfigTypeError:
+    """The error for `value` in a field annotated `annotation` (`base`: without None)."""
+    hint = ""
+    kind = _scalar_kind(value)
+    if base is int and kind == "float" and float(value).is_integer():
+        hint = f" (write {int(value)}: ints fix array shapes)"
+    if base is float and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            hint = f" (a number, not a string: write {float(value)!r})"
+    return ConfigTypeError(f"{where} must be {_describe(annotation)}, {_got(value)}{hint}")
+
+
 def _check_value(where: str, annotation, value):
     """`value`, or its converted form (numpy ints -> int, a list -> a tuple)."""
     if is_traced(value):
@@ -146,11 +166,9 @@ def _check_value(where: str, annotation, value):
             try:
                 return _check_value(where, others[0], value)
             except ConfigTypeError:
-                raise ConfigTypeError(
-                    f"{where} must be {_describe(annotation)}, {_got(value)}"
-                ) from None
+                raise _wrong(where, annotation, value, others[0]) from None
         return value
-    wrong = ConfigTypeError(f"{where} must be {_describe(annotation)}, {_got(value)}")
+    wrong = _wrong(where, annotation, value, annotation)
     kind = _scalar_kind(value)
     if annotation is bool:
         if kind != "bool":
@@ -158,18 +176,11 @@ def _check_value(where: str, annotation, value):
         return value if isinstance(value, bool) else bool(value)
     if annotation is int:
         if kind != "int":
-            hint = ""
-            if kind == "float" and float(value).is_integer():
-                hint = f" (write {int(value)}: ints fix array shapes)"
-            raise ConfigTypeError(f"{where} must be an int, {_got(value)}{hint}")
+            raise wrong
         return value if type(value) is int else int(value)
     if annotation is float:
         if kind not in ("int", "float"):
-            hint = ""
-            if isinstance(value, str):
-                with contextlib.suppress(ValueError):
-                    hint = f" (a number, not a string: write {float(value)!r})"
-            raise ConfigTypeError(f"{where} must be a float, {_got(value)}{hint}")
+            raise wrong
         if not math.isfinite(float(value)):
             raise ValueError(f"{where} must be a finite float, got {value!r}")
         return float(value) if isinstance(value, np.generic) else value
@@ -190,9 +201,7 @@ def _check_value(where: str, annotation, value):
             try:
                 out.append(_check_value(f"{where}[{i}]", element, v))
             except ConfigTypeError:
-                raise ConfigTypeError(
-                    f"{where} must be {_describe(annotation)}, {_got(value)}"
-                ) from None
+                raise _wrong(where, annotation, value, annotation) from None
         same = type(value) is tuple and all(a is b for a, b in zip(out, value, strict=True))
         return value if same else tuple(out)
     if isinstance(annotation, type):
