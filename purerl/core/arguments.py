@@ -67,12 +67,18 @@ def check_key(where: str, key: Any, name: str = "key", batched: bool = False) ->
         )
 
 
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type. A `TypeError`; also a `ValueError`, which `train`
+    raised for a non-int `num_updates` before these checks."""
+
+
 def check_count(where: str, name: str, value: Any, minimum: int = 0) -> int:
     """A Python int (numpy integers converted) `>= minimum`; returned."""
+    what = {0: "a non-negative int", 1: "a positive int"}.get(minimum, f"an int >= {minimum}")
     if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{where}: {name} must be an int, {_got(value)}")
+        raise ArgumentTypeError(f"{where}: {name} must be {what}, {_got(value)}")
     if value < minimum:
-        raise ValueError(f"{where}: {name} must be >= {minimum}, got {value}")
+        raise ValueError(f"{where}: {name} must be {what}, got {value}")
     return int(value)
 
 
@@ -107,12 +113,12 @@ def _differences(state, expected, batch_dims: int) -> list[str]:
     want = dict(jax.tree_util.tree_flatten_with_path(expected)[0])
     names = {jax.tree_util.keystr(p): p for p in (*got, *want)}
     diffs = []
-    for name, p in names.items():
+    for name, p in sorted(names.items(), key=lambda item: (len(item[1]), item[0])):
         if p not in got:
-            diffs.append(f"{name or 'state'} missing")
+            diffs.append(f"{name or 'state'} missing (the agent's state has it)")
             continue
         if p not in want:
-            diffs.append(f"{name or 'state'} not in the agent's state")
+            diffs.append(f"{name or 'state'} is extra (not in the agent's state)")
             continue
         (gs, gd), (ws, wd) = _spec(got[p]), _spec(want[p])
         gs = tuple(gs)[batch_dims:]

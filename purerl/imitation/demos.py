@@ -214,9 +214,10 @@ def load_demos(path: str | os.PathLike) -> Demos:
     if os.path.isfile(path) and os.path.getsize(path) == 0:
         raise ValueError(f"demos file {path} is empty (0 bytes)")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if not hasattr(f, "files"):  # a single .npy array, not an .npz archive
-                raise ValueError(f"{path} is not a purerl demos file (a single .npy array)")
+        f = np.load(path, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):  # a single .npy array
+            raise ValueError(f"{path} is not a purerl demos file (a single .npy array)")
+        with f:
             if "format" not in f.files or str(f["format"]) != _FORMAT:
                 raise ValueError(f"{path} is not a purerl demos file")
             missing = [k for k in Demos._fields if k not in f.files]
