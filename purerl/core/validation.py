@@ -168,31 +168,34 @@ def _check_value(where: str, annotation, value):
             except ConfigTypeError:
                 raise _wrong(where, annotation, value, others[0]) from None
         return value
-    wrong = _wrong(where, annotation, value, annotation)
+
+    def wrong() -> ConfigTypeError:
+        return _wrong(where, annotation, value, annotation)
+
     kind = _scalar_kind(value)
     if annotation is bool:
         if kind != "bool":
-            raise wrong
+            raise wrong()
         return value if isinstance(value, bool) else bool(value)
     if annotation is int:
         if kind != "int":
-            raise wrong
+            raise wrong()
         return value if type(value) is int else int(value)
     if annotation is float:
         if kind not in ("int", "float"):
-            raise wrong
+            raise wrong()
         if not math.isfinite(float(value)):
             raise ValueError(f"{where} must be a finite float, got {value!r}")
         return float(value) if isinstance(value, np.generic) else value
     if annotation is str:
         if not isinstance(value, str):
-            raise wrong
+            raise wrong()
         return value
     if origin in (tuple, Sequence, list):
         if isinstance(value, np.ndarray) and value.ndim == 1:
             value = value.tolist()
         if not isinstance(value, tuple | list):
-            raise wrong
+            raise wrong()
         element = args[0] if args else Any
         if element is Any:
             return tuple(value)
@@ -206,7 +209,7 @@ def _check_value(where: str, annotation, value):
         return value if same else tuple(out)
     if isinstance(annotation, type):
         if not isinstance(value, annotation):
-            raise wrong
+            raise wrong()
         return value
     raise TypeError(f"{where}: validate_fields does not support the annotation {annotation!r}")
 
