@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from purerl import envs
+from purerl.core import arguments as A
 from purerl.core.checkpoint import atomic_write
 from purerl.core.rollout import reset_envs, rollout
 
@@ -91,6 +92,8 @@ def collect_demos(
     T = time_limit(env_params) if max_steps is None else max_steps
     if not isinstance(T, int) or T < 1:
         raise ValueError(f"collect_demos: max_steps must be a positive int, got {max_steps!r}")
+    A.check_key("collect_demos", key)
+    A.check_callable("collect_demos", "act_fn", act_fn)
     N = num_episodes
     k_reset, k_roll = jax.random.split(key)
     obs, env_state = reset_envs(k_reset, env, env_params, N)

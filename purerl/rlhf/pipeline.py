@@ -101,6 +101,10 @@ def _row(method, trained_on, coef, ev, gold_ref, gold_ref_se):
 
 def run(config: Config = Config(), out: str | None = None, quiet: bool = False) -> dict:
     """Run every stage; write the outputs to `out` (if given); return the results dict."""
+    if not isinstance(config, Config):
+        raise TypeError(
+            f"pipeline.run: config must be a pipeline.Config, got {type(config).__name__}"
+        )
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     c = config
     t_start = time.time()

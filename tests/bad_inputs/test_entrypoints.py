@@ -229,3 +229,61 @@ DEMOS = purerl.imitation.Demos(
 def test_make_with_another_config(raises_clearly, call, names):
     with raises_clearly((TypeError, ValueError), *names):
         call()
+
+
+def _controller():
+    return mpc.controller(*PEND, mpc.Config(horizon=2, num_samples=4, num_elites=2))
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "names"),
+    [
+        (
+            lambda: purerl.imitation.collect_demos(lambda o, k: 0, *CART, 0, 2),
+            TypeError,
+            ["collect_demos", "key", "int"],
+        ),
+        (
+            lambda: purerl.imitation.collect_demos("expert", *CART, jax.random.key(0), 2),
+            TypeError,
+            ["collect_demos", "act_fn"],
+        ),
+        (
+            lambda: purerl.imitation.collect_demos(lambda o, k: 0, *CART, jax.random.key(0), 0),
+            ValueError,
+            ["collect_demos", "num_episodes"],
+        ),
+        (
+            lambda: purerl.planning.evaluate_controller(0, *PEND, _controller()),
+            TypeError,
+            ["evaluate_controller", "key"],
+        ),
+        (
+            lambda: purerl.planning.evaluate_controller(
+                jax.random.key(0), *PEND, _controller(), num_episodes=0
+            ),
+            ValueError,
+            ["evaluate_controller", "num_episodes"],
+        ),
+        (
+            lambda: purerl.planning.evaluate_controller(
+                jax.random.key(0), *PEND, _controller(), max_steps=-1
+            ),
+            ValueError,
+            ["evaluate_controller", "max_steps"],
+        ),
+        (
+            lambda: purerl.planning.evaluate_controller(jax.random.key(0), *PEND, mpc.Config()),
+            TypeError,
+            ["evaluate_controller", "controller"],
+        ),
+        (
+            lambda: purerl.rlhf.pipeline.run({"sft_updates": 10}),
+            TypeError,
+            ["pipeline.run", "config", "dict"],
+        ),
+    ],
+)
+def test_family_entry_points(raises_clearly, call, exc, names):
+    with raises_clearly(exc, *names):
+        call()
