@@ -104,7 +104,7 @@ def test_wrong_type_names_the_field(raises_clearly, config, field, kind):
 FLOATS = [(c, f) for c, f, k in FIELDS if k == "float"]
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf], ids=["nan", "inf"])
 @pytest.mark.parametrize(("config", "field"), FLOATS, ids=[f"{c}.{f}" for c, f in FLOATS])
 def test_non_finite_float_is_rejected(raises_clearly, config, field, bad):
     with raises_clearly(ValueError, field, "finite"):
