@@ -120,8 +120,8 @@ def _describe(annotation) -> str:
     if annotation is type(None):
         return "None"
     if origin is not None:
-        return f"a tuple or list of {_describe(args[0]).removeprefix('an ').removeprefix('a ')}s"
-    names = {int: "an int", float: "a float", bool: "a bool (True or False)", str: "a str"}
+        return f"a tuple or list of {_describe(args[0]).removeprefix('a ')}s"
+    names = {int: "a Python int", float: "a float", bool: "a bool (True or False)", str: "a str"}
     if annotation in names:
         return names[annotation]
     return f"a {annotation.__module__.rsplit('.', 1)[-1]}.{annotation.__qualname__}"
