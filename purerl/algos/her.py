@@ -77,7 +77,7 @@ POINT_REACH = dict(
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """HER hyper-parameters (the paper's defaults: `future` with k = 4). Every other
     hyper-parameter is the base algorithm's `Config` (its `buffer_size` is the episode
     buffer's transition capacity, rounded up to whole episode rows)."""
@@ -86,6 +86,7 @@ class Config:
     k: int = 4  # relabelled goals per real one: relabel probability 1 - 1 / (1 + k)
 
     def __post_init__(self):
+        super().__post_init__()
         V.check_choice("her.Config", "strategy", self.strategy, set(STRATEGIES))
         V.check_int("her.Config", "k", self.k, minimum=0)
 

@@ -229,3 +229,9 @@ def cli(algo, argv=None) -> Result:
         out=out,
         env_kwargs={"normalize_obs": args.normalize_obs, "normalize_reward": args.normalize_reward},
     )
+
+
+# hook: `--sweep` and `--render` (purerl.cli.hooks, purerl.cli.sweep, purerl.cli.render)
+from purerl.cli.hooks import wrap_cli  # noqa: E402
+
+cli = wrap_cli(cli)

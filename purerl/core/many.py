@@ -18,6 +18,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from purerl.core import arguments as A
 from purerl.core.devices import batch_mesh, global_array
 from purerl.core.train import jit_cache, train_loop
 from purerl.types import Agent
@@ -58,6 +59,13 @@ def train_many(
       several processes the arrays are global; `purerl.core.devices.gather` fetches them
       to every host.
     """
+    A.check_key("train_many", keys, "keys", batched=True)
+    if num_updates is not None:
+        num_updates = A.check_count("train_many", "num_updates", num_updates)
+    if not isinstance(stop_on_nonfinite, bool):
+        raise TypeError(f"train_many: stop_on_nonfinite must be a bool, got {stop_on_nonfinite!r}")
+    if not callable(agent_fn):
+        A.check_agent("train_many", agent_fn)
     if combine not in ("cross", "zip"):
         raise ValueError(f"train_many: combine must be 'cross' or 'zip', got {combine!r}")
     if hparams is None and not isinstance(agent_fn, Agent):
@@ -85,6 +93,10 @@ def train_many(
         else:
             seed_idx, hp_idx = np.tile(np.arange(S), H), np.repeat(np.arange(H), S)
     B = len(seed_idx)
+    if states is not None and isinstance(agent_fn, Agent):
+        A.check_state(
+            "train_many", agent_fn, states, batch_dims=1, cache=jit_cache(agent_fn.update)
+        )
     if states is not None:
         lead = (H, S) if hparams is not None and combine == "cross" else (S,)
         shapes = {tuple(np.shape(x)[: len(lead)]) for x in jax.tree.leaves(states)}

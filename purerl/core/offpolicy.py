@@ -63,6 +63,7 @@ class ReplayConfig(V.ConfigBase):
     activation: str = "relu"
 
     def __post_init__(self):
+        super().__post_init__()
         c = V.config_name(self)
         for name in ("total_timesteps", "num_envs", "buffer_size", "batch_size", "train_frequency"):
             V.check_int(c, name, getattr(self, name))

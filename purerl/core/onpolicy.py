@@ -53,6 +53,7 @@ class RolloutConfig(V.ConfigBase):
     log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian
 
     def __post_init__(self):
+        super().__post_init__()
         c = V.config_name(self)
         for name in ("total_timesteps", "num_envs", "num_steps"):
             V.check_int(c, name, getattr(self, name))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from purerl.core import arguments as A
 from purerl.envs.wrappers import inherit_statistics
 from purerl.types import Agent, Metrics, PRNGKey, State
 
@@ -95,11 +96,20 @@ def train(
     Returns:
       `(state, metrics)`; each metric stacked over updates: `[num_updates]`.
     """
+    A.check_agent("train", agent)
     if state is None and key is None:
         raise ValueError("train: pass a key (to init a new state) or a state to continue")
-    n = agent.num_updates if num_updates is None else num_updates
-    if not isinstance(n, int) or n < 0:
-        raise ValueError(f"train: num_updates must be a non-negative int, got {n!r}")
+    if key is not None:
+        A.check_key("train", key)
+    n = A.check_count(
+        "train", "num_updates", agent.num_updates if num_updates is None else num_updates
+    )
+    A.check_count("train", "progress_every", progress_every, minimum=1)
+    A.check_callable("train", "progress", progress)
+    if not isinstance(stop_on_nonfinite, bool):
+        raise TypeError(f"train: stop_on_nonfinite must be a bool, got {stop_on_nonfinite!r}")
+    if state is not None:
+        A.check_state("train", agent, state, cache=jit_cache(agent.update))
     statics = (n, stop_on_nonfinite, progress, progress_every, state is None)
     per_agent = jit_cache(agent.update)
     fn = per_agent.get(statics)
@@ -151,6 +161,11 @@ def evaluate(
     Returns:
       `[num_episodes]` returns.
     """
+    A.check_agent("evaluate", agent)
+    A.check_key("evaluate", key)
+    if max_steps is not None:
+        max_steps = A.check_count("evaluate", "max_steps", max_steps, minimum=1)
+    A.check_state("evaluate", agent, state, cache=jit_cache(agent.update))
     env, params = agent.env, agent.env_params
     if env is None:
         raise ValueError("evaluate: this agent carries no env (Agent.env is None)")

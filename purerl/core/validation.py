@@ -9,15 +9,28 @@ in a base such as `purerl.core.offpolicy.ReplayConfig`) and change only their de
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
 import math
+import types
 import typing
+from collections.abc import Sequence
 from typing import Any
 
 import jax
+import numpy as np
+
+
+class ConfigTypeError(TypeError, ValueError):
+    """A Config field of the wrong type. A `TypeError`; also a `ValueError`, which the field
+    checks raised for some wrong types before the annotations were checked."""
 
 
 class ConfigBase:
-    """Base of the shared-field Configs (`offpolicy.ReplayConfig`, `onpolicy.RolloutConfig`).
+    """Base of every purerl `Config`: its `__post_init__` checks each field's value against
+    the field's annotation (`validate_fields`), so a subclass's `__post_init__` calls
+    `super().__post_init__()` first and then checks ranges on values of the right type.
 
     A subclass changes inherited defaults with class keywords instead of re-declaring the
     fields, so each field's type and documentation (its comment, which tyro shows as the
@@ -47,6 +60,9 @@ class ConfigBase:
             setattr(cls, name, value)
         cls.__annotations__ = own
 
+    def __post_init__(self):
+        validate_fields(self)
+
 
 def config_name(config) -> str:
     """`"<module>.<class>"` of a Config (e.g. `"dqn.Config"`), for error messages."""
@@ -55,6 +71,147 @@ def config_name(config) -> str:
 
 def is_traced(x: Any) -> bool:
     return isinstance(x, jax.core.Tracer)
+
+
+# ------------------------------------------------------------- field types from annotations
+@functools.cache
+def _field_types(cls) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def validate_fields(config) -> None:
+    """Check every field of the dataclass `config` against its annotation, before tracing.
+
+    Supported annotations: `int` (Python or numpy integers; numpy ones are converted to
+    Python ints, since ints fix shapes; never a bool or a float), `float` (a finite real
+    number: int, float, a numpy scalar or a 0-d array; never a bool or a string), `bool`,
+    `str`, `Sequence[int]` / `tuple[int, ...]` / `tuple[float, ...]` (a list or tuple,
+    stored as a tuple), `X | None`, and a nested Config class (an instance of it, itself
+    validated when it was built). A traced value (a `vmap` over hyper-parameters builds
+    the Config inside the mapped function) is left unchecked. Raises `ConfigTypeError`
+    for a wrong type, `ValueError` for a NaN or infinite float, each naming
+    `<module>.Config.<field>`.
+    """
+    c = config_name(config)
+    for name, annotation in _field_types(type(config)).items():
+        value = getattr(config, name)
+        new = _check_value(f"{c}.{name}", annotation, value)
+        if new is not value:
+            object.__setattr__(config, name, new)
+
+
+def _got(value) -> str:
+    text = repr(value)
+    text = text if len(text) <= 80 else text[:77] + "..."
+    t = type(value)
+    name = (
+        t.__name__
+        if t.__module__ == "builtins"
+        else f"{t.__module__.rsplit('.', 1)[-1]}.{t.__qualname__}"
+    )
+    return f"got {text} ({name})"
+
+
+def _describe(annotation) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if annotation is type(None):
+        return "None"
+    if origin is not None:
+        return f"a tuple or list of {_describe(args[0]).removeprefix('a ')}s"
+    names = {int: "a Python int", float: "a float", bool: "a bool (True or False)", str: "a str"}
+    if annotation in names:
+        return names[annotation]
+    return f"a {annotation.__module__.rsplit('.', 1)[-1]}.{annotation.__qualname__}"
+
+
+def _scalar_kind(value) -> str | None:
+    """ "bool", "int", "float" or None (not a real number) of a concrete scalar."""
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | np.integer):
+        return "int"
+    if isinstance(value, float | np.floating):
+        return "float"
+    if isinstance(value, np.ndarray | jax.Array) and value.ndim == 0:
+        kind = value.dtype.kind
+        return {"b": "bool", "i": "int", "u": "int", "f": "float"}.get(kind)
+    return None
+
+
+def _wrong(where: str, annotation, value, base) -> ConfigTypeError:
+    """The error for `value` in a field annotated `annotation` (`base`: without None)."""
+    hint = ""
+    kind = _scalar_kind(value)
+    if base is int and kind == "float" and float(value).is_integer():
+        hint = f" (write {int(value)}: ints fix array shapes)"
+    if base is float and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            hint = f" (a number, not a string: write {float(value)!r})"
+    return ConfigTypeError(f"{where} must be {_describe(annotation)}, {_got(value)}{hint}")
+
+
+def _check_value(where: str, annotation, value):
+    """`value`, or its converted form (numpy ints -> int, a list -> a tuple)."""
+    if is_traced(value):
+        return value
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return value
+        others = [a for a in args if a is not type(None)]
+        if len(others) == 1:
+            try:
+                return _check_value(where, others[0], value)
+            except ConfigTypeError:
+                raise _wrong(where, annotation, value, others[0]) from None
+        return value
+
+    def wrong() -> ConfigTypeError:
+        return _wrong(where, annotation, value, annotation)
+
+    kind = _scalar_kind(value)
+    if annotation is bool:
+        if kind != "bool":
+            raise wrong()
+        return value if isinstance(value, bool) else bool(value)
+    if annotation is int:
+        if kind != "int":
+            raise wrong()
+        return value if type(value) is int else int(value)
+    if annotation is float:
+        if kind not in ("int", "float"):
+            raise wrong()
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{where} must be a finite float, got {value!r}")
+        return float(value) if isinstance(value, np.generic) else value
+    if annotation is str:
+        if not isinstance(value, str):
+            raise wrong()
+        return value
+    if origin in (tuple, Sequence, list):
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            value = value.tolist()
+        if not isinstance(value, tuple | list):
+            raise wrong()
+        element = args[0] if args else Any
+        if element is Any:
+            return tuple(value)
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(_check_value(f"{where}[{i}]", element, v))
+            except ConfigTypeError:
+                raise _wrong(where, annotation, value, annotation) from None
+        same = type(value) is tuple and all(a is b for a, b in zip(out, value, strict=True))
+        return value if same else tuple(out)
+    if isinstance(annotation, type):
+        if not isinstance(value, annotation):
+            raise wrong()
+        return value
+    raise TypeError(f"{where}: validate_fields does not support the annotation {annotation!r}")
 
 
 def _concrete(x):

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 from gymnax.environments import environment, spaces
 
-from purerl.envs import goal, suites
+from purerl.envs import checks, goal, suites
 from purerl.envs import wrappers as w
 
 # purerl's own environments (goal-conditioned envs, ...) register here: id -> factory
@@ -90,6 +90,7 @@ def make_env(
       ValueError: an unknown env id (naming close matches).
     """
     env, params = _base_env(env_id, env_params, kwargs)
+    checks.check_env(env, params)
     if isinstance(env.action_space(params), spaces.Box):
         env = w.RescaleAction(env)
     env = w.EpisodeStatistics(env)

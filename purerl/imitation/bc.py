@@ -37,6 +37,7 @@ class Config(PolicyConfig):
     num_epochs: int = 100  # passes over the demos; one `update` each
 
     def __post_init__(self):
+        super().__post_init__()
         c = "bc.Config"
         self._validate(c)
         V.check_int(c, "num_epochs", self.num_epochs)

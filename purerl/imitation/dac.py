@@ -32,6 +32,7 @@ import jax.numpy as jnp
 
 from purerl import envs
 from purerl.algos import sac
+from purerl.core import validation as V
 from purerl.core.buffers import ReplayBuffer, make_replay_buffer
 from purerl.imitation import discriminator as disc
 from purerl.imitation.demos import Demos
@@ -48,7 +49,7 @@ _DISC_METRICS = (
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """DAC hyper-parameters: SAC's (nested) and the discriminator's."""
 
     sac: sac.Config = sac.Config(total_timesteps=20_000)  # its total_timesteps is the budget
@@ -61,9 +62,8 @@ class Config:
     grad_penalty: float = 10.0  # WGAN-GP weight (DAC's 10; 0: none)
 
     def __post_init__(self):
+        super().__post_init__()
         c = "dac.Config"
-        if not isinstance(self.sac, sac.Config):
-            raise ValueError(f"{c}.sac must be a sac.Config, got {type(self.sac).__name__}")
         disc.check_config(c, self)
 
     @property

@@ -60,6 +60,7 @@ class Config(PolicyConfig):
     buffer_size: int | None = None  # capacity of D; None: the demos + total_timesteps
 
     def __post_init__(self):
+        super().__post_init__()
         c = "dagger.Config"
         self._validate(c)
         for name in ("total_timesteps", "num_envs", "num_steps", "gradient_steps"):

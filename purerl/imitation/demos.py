@@ -13,6 +13,7 @@ still running is marked `truncated` (a time limit cut it), so the flags keep the
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -21,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from purerl import envs
+from purerl.core import arguments as A
 from purerl.core.checkpoint import atomic_write
 from purerl.core.rollout import reset_envs, rollout
 
@@ -90,6 +92,8 @@ def collect_demos(
     T = time_limit(env_params) if max_steps is None else max_steps
     if not isinstance(T, int) or T < 1:
         raise ValueError(f"collect_demos: max_steps must be a positive int, got {max_steps!r}")
+    A.check_key("collect_demos", key)
+    A.check_callable("collect_demos", "act_fn", act_fn)
     N = num_episodes
     k_reset, k_roll = jax.random.split(key)
     obs, env_state = reset_envs(k_reset, env, env_params, N)
@@ -209,12 +213,36 @@ def load_demos(path: str | os.PathLike) -> Demos:
     Raises:
       ValueError: not a purerl demos file, a missing field, or inconsistent shapes.
     """
-    with np.load(os.fspath(path), allow_pickle=False) as f:
-        if "format" not in f.files or str(f["format"]) != _FORMAT:
-            raise ValueError(f"{path} is not a purerl demos file")
-        missing = [k for k in Demos._fields if k not in f.files]
-        if missing:
-            raise ValueError(f"{path}: missing fields {missing}")
-        demos = Demos(**{k: f[k] for k in Demos._fields})
+    path = os.fspath(path)
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ValueError(f"demos file {path} is empty (0 bytes)")
+    try:
+        f = np.load(path, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):  # a single .npy array
+            raise ValueError(f"{path} is not a purerl demos file (a single .npy array)")
+        with f:
+            if "format" not in f.files or str(f["format"]) != _FORMAT:
+                raise ValueError(f"{path} is not a purerl demos file")
+            missing = [k for k in Demos._fields if k not in f.files]
+            if missing:
+                raise ValueError(f"{path}: missing fields {missing}")
+            demos = Demos(**{k: f[k] for k in Demos._fields})
+    except FileNotFoundError:
+        raise
+    except ValueError as e:
+        if str(e).startswith(path):
+            raise
+        raise _unreadable(path, e) from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise _unreadable(path, e) from None
     check_demos(demos, f"load_demos({path})")
     return demos
+
+
+def _unreadable(path: str, e: Exception) -> ValueError:
+    """A clear error for a demos file numpy cannot read (never numpy's advice to load
+    pickles: a purerl demos file holds no pickled objects)."""
+    return ValueError(
+        f"demos file {path} is truncated, corrupt or not a purerl demos file "
+        f"(numpy could not read it: {type(e).__name__})"
+    )

@@ -38,6 +38,7 @@ from flax import struct
 from purerl import envs
 from purerl.algos import ppo
 from purerl.core import onpolicy
+from purerl.core import validation as V
 from purerl.core.rollout import episode_metrics
 from purerl.imitation import discriminator as disc
 from purerl.imitation.demos import Demos
@@ -46,7 +47,7 @@ from purerl.types import Agent
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """GAIL hyper-parameters: PPO's (nested) and the discriminator's."""
 
     ppo: ppo.Config = ppo.Config()  # the policy learner; its total_timesteps is the budget
@@ -59,9 +60,8 @@ class Config:
     grad_penalty: float = 0.0  # weight of the WGAN-GP penalty on the discriminator (0: none)
 
     def __post_init__(self):
-        c = f"{type(self).__module__.rsplit('.', 1)[-1]}.Config"
-        if not isinstance(self.ppo, ppo.Config):
-            raise ValueError(f"{c}.ppo must be a ppo.Config, got {type(self.ppo).__name__}")
+        super().__post_init__()
+        c = V.config_name(self)
         disc.check_config(c, self)
 
     @property

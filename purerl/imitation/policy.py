@@ -32,7 +32,7 @@ from purerl.nets import ACTIVATIONS
 
 
 @dataclasses.dataclass(frozen=True)
-class PolicyConfig:
+class PolicyConfig(V.ConfigBase):
     """Hyper-parameters of the cloned policy and its optimiser (shared by BC and DAgger)."""
 
     loss: str = "nll"  # "nll" (stochastic policy) | "mse" (deterministic, continuous only)

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from purerl.core import arguments as A
 from purerl.types import PRNGKey
 
 
@@ -44,6 +45,15 @@ def evaluate_controller(
     Returns:
       `[num_episodes]` returns.
     """
+    A.check_key("evaluate_controller", key)
+    num_episodes = A.check_count("evaluate_controller", "num_episodes", num_episodes, minimum=1)
+    if max_steps is not None:
+        max_steps = A.check_count("evaluate_controller", "max_steps", max_steps, minimum=1)
+    if not isinstance(controller, Controller):
+        raise TypeError(
+            f"evaluate_controller: controller must be a purerl.planning.Controller (e.g. "
+            f"mpc.controller(env, env_params, config)), got {type(controller).__name__}"
+        )
     if max_steps is None:
         limit = getattr(env_params, "max_steps_in_episode", None)
         max_steps = int(limit) if isinstance(limit, int) else 10_000

@@ -28,7 +28,7 @@ from purerl.planning.planners import cem, mppi, shift_plan, true_model_objective
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """The MPC planner's settings.
 
     Actions are planned in the env's action space: [-1, 1] for purerl's continuous envs
@@ -52,6 +52,7 @@ class Config:
         return f"{type(self).__module__.rsplit('.', 1)[-1]}.{type(self).__name__}"
 
     def __post_init__(self):
+        super().__post_init__()
         c = self._name()
         for name in ("horizon", "num_samples", "num_iterations", "num_elites"):
             V.check_int(c, name, getattr(self, name))

@@ -37,7 +37,7 @@ Evaluator = Callable[[object, PRNGKey, object], tuple[jax.Array, jax.Array]]
 
 
 @dataclasses.dataclass(frozen=True)
-class SearchConfig:
+class SearchConfig(V.ConfigBase):
     """The tree search's settings (defaults: the AlphaZero agent on CartPole-v1).
 
     The search's Q-values are min-max normalised by mctx, so `pb_c_init` does not depend
@@ -65,6 +65,7 @@ class SearchConfig:
         return f"{type(self).__module__.rsplit('.', 1)[-1]}.{type(self).__name__}"
 
     def __post_init__(self):
+        super().__post_init__()
         c = self._name()
         for name in ("num_simulations", "rollout_length", "num_rollouts"):
             V.check_int(c, name, getattr(self, name))

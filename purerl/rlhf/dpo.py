@@ -33,7 +33,7 @@ from purerl.types import Agent
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """DPO hyper-parameters (`beta`, `learning_rate`, `label_smoothing` may be traced)."""
 
     num_epochs: int = 2
@@ -44,6 +44,7 @@ class Config:
     max_grad_norm: float = 1.0
 
     def __post_init__(self):
+        super().__post_init__()
         c = "rlhf.dpo.Config"
         V.check_int(c, "num_epochs", self.num_epochs)
         V.check_int(c, "batch_size", self.batch_size)

@@ -26,7 +26,7 @@ from purerl.rlhf.tasks import EOS, PAD, emit_mask
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """Transformer sizes (Python ints: they fix shapes)."""
 
     vocab_size: int = 16
@@ -37,6 +37,7 @@ class Config:
     mlp_ratio: int = 4
 
     def __post_init__(self):
+        super().__post_init__()
         for name in ("vocab_size", "max_len", "d_model", "num_layers", "num_heads", "mlp_ratio"):
             V.check_int("lm.Config", name, getattr(self, name))
         if self.d_model % self.num_heads:

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from purerl.core import validation as V
 from purerl.core.checkpoint import save
 from purerl.core.train import train
 from purerl.rlhf import best_of_n, dpo, lm, ppo, reinforce, report, sampling, sft, tasks
@@ -31,7 +32,7 @@ from purerl.rlhf import reward_model as rm
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """Sizes and budgets of every stage (defaults: the full run, minutes on 2 CPU cores)."""
 
     seed: int = 0
@@ -73,6 +74,7 @@ class Config:
     eval_prompts: int = 2048
 
     def __post_init__(self):
+        super().__post_init__()
         if len(self.kl_coefs) < 1 or sorted(self.kl_coefs) != list(self.kl_coefs):
             raise ValueError(f"pipeline.Config.kl_coefs must be increasing, got {self.kl_coefs}")
 
@@ -99,6 +101,10 @@ def _row(method, trained_on, coef, ev, gold_ref, gold_ref_se):
 
 def run(config: Config = Config(), out: str | None = None, quiet: bool = False) -> dict:
     """Run every stage; write the outputs to `out` (if given); return the results dict."""
+    if not isinstance(config, Config):
+        raise TypeError(
+            f"pipeline.run: config must be a pipeline.Config, got {type(config).__name__}"
+        )
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     c = config
     t_start = time.time()

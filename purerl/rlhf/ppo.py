@@ -43,7 +43,7 @@ from purerl.types import Agent
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """RLHF-PPO hyper-parameters (float ones may be traced for a vmapped sweep)."""
 
     num_updates: int = 150
@@ -64,6 +64,7 @@ class Config:
     whiten_advantages: bool = True
 
     def __post_init__(self):
+        super().__post_init__()
         c = "rlhf.ppo.Config"
         for name in ("num_updates", "batch_size", "num_epochs", "num_minibatches"):
             V.check_int(c, name, getattr(self, name))

@@ -36,7 +36,7 @@ from purerl.types import Agent
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """REINFORCE hyper-parameters (float ones may be traced for a vmapped sweep)."""
 
     num_updates: int = 300
@@ -51,6 +51,7 @@ class Config:
     max_grad_norm: float = 1.0
 
     def __post_init__(self):
+        super().__post_init__()
         c = "rlhf.reinforce.Config"
         for name in ("num_updates", "batch_size"):
             V.check_int(c, name, getattr(self, name))

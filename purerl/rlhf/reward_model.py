@@ -126,7 +126,7 @@ def gold_reward_fn(task: Task, mean=0.0, std=1.0) -> sampling.RewardFn:
 
 # ---------------------------------------------------------------------------- training
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """Reward-model training hyper-parameters."""
 
     num_epochs: int = 2
@@ -136,6 +136,7 @@ class Config:
     max_grad_norm: float = 1.0
 
     def __post_init__(self):
+        super().__post_init__()
         c = "reward_model.Config"
         V.check_int(c, "num_epochs", self.num_epochs)
         V.check_int(c, "batch_size", self.batch_size)

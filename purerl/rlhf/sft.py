@@ -23,7 +23,7 @@ from purerl.types import Agent
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(V.ConfigBase):
     """SFT hyper-parameters."""
 
     num_updates: int = 1500
@@ -34,6 +34,7 @@ class Config:
     max_grad_norm: float = 1.0
 
     def __post_init__(self):
+        super().__post_init__()
         c = "sft.Config"
         for name in ("num_updates", "batch_size"):
             V.check_int(c, name, getattr(self, name))
