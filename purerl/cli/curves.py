@@ -58,7 +58,7 @@ def mean_ci(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.nanmean(np.where(n > 0, y, 0.0), axis=0)
         sd = np.nanstd(np.where(n > 0, y, 0.0), axis=0, ddof=1) if y.shape[0] > 1 else 0 * mean
-    t = np.array([_T95[min(int(k), 30) - 1] if k > 1 else 0.0 for k in np.ravel(n)])
+    t = np.array([_T95[min(int(k) - 1, 30) - 1] if k > 1 else 0.0 for k in np.ravel(n)])
     half = np.nan_to_num(t.reshape(np.shape(n)) * sd / np.sqrt(np.maximum(n, 1)))
     return mean, half
 
