@@ -140,3 +140,16 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     a, b = leaves(killed / "checkpoint.ckpt"), leaves(full / "checkpoint.ckpt")
     assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert (killed / "metrics.csv").read_text() == (full / "metrics.csv").read_text()
+
+
+def test_string_options_are_literals_matching_the_networks_activations():
+    import typing
+
+    from purerl.algos import dqn
+    from purerl.nets.torsos import ACTIVATIONS
+    from purerl.types import Activation
+
+    assert set(typing.get_args(Activation)) == set(ACTIVATIONS)
+    hints = typing.get_type_hints(dqn.Config)
+    assert set(typing.get_args(hints["loss"])) == {"mse", "huber"}
+    assert hints["activation"] is Activation
