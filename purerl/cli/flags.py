@@ -1,8 +1,9 @@
 """The shared command line of the training scripts (tyro): the algorithm's Config fields as
-top-level flags, plus the flags every script has (`SHARED`), each with its help text.
+top-level flags, plus the flags every script has (`shared_fields`), each with its help text.
 
 Errors (bad flags, a bad Config value, a used run folder, a missing extra) print one line
-`error: ...` to stderr and exit with status 2, not a traceback.
+`error: ...` to stderr and exit with status 2, not a traceback
+(`PURERL_TRACEBACK=1` shows the traceback).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def shared_fields() -> list[tuple]:
 
 
 def parse(algo, argv=None):
-    """The parsed flags: an `Args` dataclass with `config` (an `algo.Config`) and `SHARED`."""
+    """The parsed flags: an `Args` dataclass with `config` (an `algo.Config`) and the
+    shared flags."""
     import tyro
 
     args_cls = dataclasses.make_dataclass(
@@ -145,6 +147,8 @@ def cli(algo, argv=None):
             keep_checkpoints=args.keep_checkpoints,
         )
     except (ValueError, TypeError, ImportError, FileNotFoundError) as e:
+        if os.environ.get("PURERL_TRACEBACK"):
+            raise
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"error: {msg}", file=sys.stderr)
         raise SystemExit(2) from None
