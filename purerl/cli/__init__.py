@@ -6,7 +6,7 @@
 * `flags`: the scripts' shared tyro command line (help text on every flag, one-line errors).
 * `runs`: run folders (config.json, versions.json, checkpoints; never overwritten).
 * `loggers`: CSV, TensorBoard and wandb loggers for the `log` hook of `train` / `train_many`.
-* `curves`: metrics CSV and learning-curve plot (completed episodes only, 95% CI).
+* `curves`: metrics CSV and learning-curve plot (completed episodes only, 95% bootstrap CI).
 * `planning`: the planning scripts' true-model evaluation and agent training.
 * `expert_cache`: imitation experts trained once and cached as checkpoints, shared between
   processes (pytest-xdist workers) with a lock-file protocol.

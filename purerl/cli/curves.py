@@ -1,4 +1,5 @@
-"""Metrics CSV and learning-curve plot of a run (completed episodes only; a 95% CI band)."""
+"""Metrics CSV and learning-curve plot of a run (completed episodes only; a 95% bootstrap
+confidence band of the mean over seeds)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,6 @@ import math
 import numpy as np
 
 _EPISODIC = ("episode_return", "episode_length", "success_rate")
-# two-sided 95% Student-t quantiles for 1..30 degrees of freedom (then the normal's 1.96)
-_T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179]
-_T95 += [2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064]
-_T95 += [2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
 
 
 def completed(metrics: dict[str, np.ndarray]) -> np.ndarray:
@@ -51,20 +48,21 @@ def write_csv(path: str, metrics: dict[str, np.ndarray]) -> str:
     return path
 
 
-def mean_ci(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over seeds (axis 0, NaN ignored) and the half-width of its 95% Student-t
-    confidence interval (0 with one seed)."""
-    n = np.sum(np.isfinite(y), axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nanmean(np.where(n > 0, y, 0.0), axis=0)
-        sd = np.nanstd(np.where(n > 0, y, 0.0), axis=0, ddof=1) if y.shape[0] > 1 else 0 * mean
-    t = np.array([_T95[min(int(k) - 1, 30) - 1] if k > 1 else 0.0 for k in np.ravel(n)])
-    half = np.nan_to_num(t.reshape(np.shape(n)) * sd / np.sqrt(np.maximum(n, 1)))
-    return mean, half
+def bootstrap_ci(y: np.ndarray, num_resamples: int = 1000, seed: int = 0):
+    """Mean over seeds (axis 0) and the 95% percentile-bootstrap confidence interval of that
+    mean (seeds resampled with replacement), `(mean, low, high)` each `[T]`. The interval
+    never leaves the range of the seeds' values (unlike mean +- std)."""
+    y = np.asarray(y, np.float64)
+    n = y.shape[0]
+    idx = np.random.default_rng(seed).integers(0, n, (num_resamples, n))
+    means = y[idx].mean(1)  # [num_resamples, T]
+    low, high = np.percentile(means, [2.5, 97.5], axis=0)
+    return y.mean(0), low, high
 
 
 def plot(path: str, metrics: dict[str, np.ndarray], title: str) -> str:
-    """Training return (mean over seeds, completed episodes only, 95% CI of the mean) and,
+    """Training return (mean over seeds, completed episodes only, a 95% bootstrap CI of the
+    mean; at most 1000 points) and,
     when the run evaluated during training, the greedy evaluation return."""
     import matplotlib
 
@@ -77,17 +75,18 @@ def plot(path: str, metrics: dict[str, np.ndarray], title: str) -> str:
     n = y.shape[0]
     seeds = f"{n} seed" + ("s" if n != 1 else "")
     fig, ax = plt.subplots(figsize=(6, 4))
-    keep = np.isfinite(y).any(0)
-    mean, half = mean_ci(y[:, keep])
+    keep = np.flatnonzero(np.isfinite(y).all(0))
+    keep = keep[:: max(1, len(keep) // 1000)]
+    mean, low, high = bootstrap_ci(y[:, keep])
     ax.plot(x[keep], mean, label=f"training return, mean over {seeds}")
     if n > 1:
-        ax.fill_between(x[keep], mean - half, mean + half, alpha=0.3, label="95% CI of the mean")
+        ax.fill_between(x[keep], low, high, alpha=0.3, label="95% bootstrap CI of the mean")
     if "eval_return" in metrics:
         e = np.asarray(metrics["eval_return"], np.float64)
         at = np.isfinite(e).all(0)
         if at.any():
-            em, eh = mean_ci(e[:, at])
-            yerr = eh if n > 1 else None
+            em, lo, hi = bootstrap_ci(e[:, at])
+            yerr = np.stack([em - lo, hi - em]) if n > 1 else None
             ax.errorbar(x[at], em, yerr=yerr, fmt="o-", ms=3, capsize=2, label="greedy evaluation")
     ax.set_xlabel("env steps (per seed)")
     ax.set_ylabel("episode return")

@@ -131,10 +131,12 @@ def test_completed_episodes_only_and_ci():
     }
     got = curves.masked(m)["episode_return"]
     np.testing.assert_array_equal(np.isnan(got), [[True, False, False], [True, True, False]])
-    mean, half = curves.mean_ci(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    mean, low, high = curves.bootstrap_ci(np.array([[1.0, 2.0], [3.0, 6.0], [2.0, 4.0]]))
     np.testing.assert_allclose(mean, [2.0, 4.0])
-    # t(0.975, 1 dof) * sd / sqrt(2): sd = sqrt(2) and sqrt(8)
-    np.testing.assert_allclose(half, [12.71 * 1.0, 12.71 * 2.0])
+    # resampled means of {1, 3, 2} (and {2, 6, 4}) stay inside the seeds' range
+    assert 1.0 <= low[0] < 2.0 < high[0] <= 3.0 and 2.0 <= low[1] < 4.0 < high[1] <= 6.0
+    _, low, high = curves.bootstrap_ci(np.array([[1.0], [3.0]]))  # two seeds: [min, max]
+    np.testing.assert_allclose([low[0], high[0]], [1.0, 3.0])
     assert loggers.metric_name("loss/value") == "losses/value_loss"
     assert loggers.metric_name("loss/foo") == "losses/foo_loss"
     step, vals = loggers.scalars({"update": 1, "env_steps": 5, "episode_return": 3.0,
