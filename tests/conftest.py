@@ -1,8 +1,11 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -14,6 +17,76 @@ import pytest
 SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 # Keep each test process to its own core: pytest-xdist runs one process per core.
 os.environ.setdefault("XLA_FLAGS", SINGLE_THREAD)
+
+
+# ------------------------------------------------- one compilation cache per test run
+# JAX's persistent compilation cache, in a fresh folder per `pytest` run, shared by its
+# xdist workers and by the subprocesses its tests start (scripts, notebooks, forced-device
+# runs): a program compiled by one of them is loaded, not compiled again, by the others.
+# A fresh folder per run: no result depends on what a machine compiled before. The cache
+# is keyed on the whole program, the compile options and the backend, so a hit is the same
+# executable. The controller (or a plain, non-xdist run) owns the folder and removes it.
+_CACHE_ENV = "PURERL_TEST_COMPILATION_CACHE"
+
+
+def pytest_configure(config):
+    if os.environ.get(_CACHE_ENV) or os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return  # an xdist worker of this run (inherited), or the user chose a cache
+    folder = tempfile.mkdtemp(prefix="purerl-test-jax-cache-")
+    os.environ[_CACHE_ENV] = folder
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    config._purerl_cache_owner = folder
+    jax.config.update("jax_compilation_cache_dir", folder)
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_purerl_cache_owner", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ------------------------------------------------- where a test's time goes
+# `PURERL_TEST_PROFILE=<file.jsonl>`: each test appends one line {test, worker, wall_s,
+# trace_s, lower_s, compile_s, cached_s} (seconds of tracing, lowering to MLIR, XLA
+# compiling and compiling saved by cache hits, from JAX's own monitoring events; the rest
+# of wall_s is running and Python). Run
+# `python tests/profile_report.py <file.jsonl>` for the table.
+_PROFILE = os.environ.get("PURERL_TEST_PROFILE")
+_EVENTS = {
+    "/jax/core/compile/jaxpr_trace_duration": "trace_s",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower_s",
+    "/jax/core/compile/backend_compile_duration": "compile_s",
+    "/jax/compilation_cache/compile_time_saved_sec": "cached_s",
+}
+_spent = dict.fromkeys(_EVENTS.values(), 0.0)
+if _PROFILE:
+
+    def _listen(event, duration, **_):
+        if event in _EVENTS:
+            _spent[_EVENTS[event]] += duration
+
+    jax.monitoring.register_event_duration_secs_listener(_listen)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        for k in _spent:
+            _spent[k] = 0.0
+        start = time.perf_counter()
+        yield
+        row = {"test": item.nodeid, "worker": os.environ.get("PYTEST_XDIST_WORKER", "main")}
+        row["wall_s"] = round(time.perf_counter() - start, 2)
+        row.update({k: round(v, 2) for k, v in _spent.items()})
+        with open(_PROFILE, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+# ------------------------------------------------- order: long tests first
+# pytest-xdist hands tests out in collection order; the files with learning tests (a
+# minute each) go first, whole (their module fixtures stay built once), so that no long
+# test starts last and leaves the other worker idle at the end.
+def pytest_collection_modifyitems(config, items):
+    slow = {item.module for item in items if item.get_closest_marker("learning")}
+    items.sort(key=lambda item: item.module not in slow)
 
 
 # ------------------------------------------------- scale-out tests: forced CPU devices

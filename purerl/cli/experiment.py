@@ -289,3 +289,8 @@ def _spread(keys):
 from purerl.cli.flags import cli  # noqa: E402  (the command line, on `run`)
 
 __all__ = ["Result", "cli", "make_env", "resume", "run", "train_chunks"]
+
+# hook: `--sweep` and `--render` (purerl.cli.hooks, purerl.cli.sweep, purerl.cli.render)
+from purerl.cli.hooks import wrap_cli  # noqa: E402
+
+cli = wrap_cli(cli)

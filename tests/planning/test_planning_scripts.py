@@ -19,6 +19,9 @@ def _script(name):
     return module
 
 
+# One xdist worker runs this file, so the session fixture builds the five runs once per run.
+pytestmark = pytest.mark.xdist_group("planning_scripts")
+
 TINY_MPC = ["--horizon", "3", "--num-samples", "8", "--num-elites", "2", "--num-iterations", "1"]
 TINY_MCTS = ["--num-simulations", "2", "--num-rollouts", "1", "--rollout-length", "3"]
 
@@ -26,7 +29,7 @@ TINY_MCTS = ["--num-simulations", "2", "--num-rollouts", "1", "--rollout-length"
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory):
     """The five tiny runs planning_figure.py reads: {name: (out folder, what main returned)}.
-    Session scope: built at most once per xdist worker, however the tests are interleaved."""
+    Built once per run: the file is one xdist group (`--dist loadgroup`)."""
     root = tmp_path_factory.mktemp("plan")
     argv = {
         "cem": ["true", "--method", "cem", "--num-seeds", "2", "--num-episodes", "2", *TINY_MPC],

@@ -23,7 +23,8 @@ SMALL = [
 ]  # fmt: skip
 
 
-pytestmark = pytest.mark.learning
+# One xdist worker runs this file, so the module fixture builds the pipeline once per run.
+pytestmark = [pytest.mark.learning, pytest.mark.xdist_group("rlhf_pipeline")]
 
 
 @pytest.fixture(scope="module")
