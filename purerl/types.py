@@ -7,7 +7,7 @@ environments; kernels are written for any trailing batch shape.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import jax
 
@@ -18,6 +18,8 @@ Obs = Any  # an observation (array or pytree of arrays)
 Action = Any
 State = Any  # an algorithm's train state: a `flax.struct.dataclass` pytree
 Metrics = dict[str, jax.Array]  # flat dict of scalars per update
+# the names of `purerl.nets.torsos.ACTIVATIONS` (a Literal, so that CLIs list the choices)
+Activation = Literal["tanh", "relu", "swish", "silu", "gelu", "elu", "identity"]
 
 
 class Transition(NamedTuple):

@@ -18,6 +18,7 @@ import csv
 import importlib
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -83,6 +84,11 @@ def run_family(
             continue
         algo = importlib.import_module(f"purerl.algos.{name}")
         config = algo.Config(**overrides)
+        member = os.path.join(out, family, f"{name}-{env_id}")
+        if os.path.exists(member):  # a run folder is never overwritten: keep it as .old
+            shutil.rmtree(member + ".old", ignore_errors=True)
+            os.replace(member, member + ".old")
+            print(f"{name:<10} {env_id:<14} (previous run moved to {member}.old)", flush=True)
         t0 = time.time()
         res = experiment.run(
             algo,
@@ -90,7 +96,7 @@ def run_family(
             env_id=env_id,
             num_seeds=num_seeds,
             seed=seed,
-            out=os.path.join(out, family, f"{name}-{env_id}"),
+            out=member,
             env_kwargs=env_kwargs,
             quiet=True,
         )

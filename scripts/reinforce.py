@@ -1,6 +1,6 @@
 """The simplest policy gradient, in one file: Spinning Up's worked example, pure-functional.
 
-    python scripts/reinforce.py [--env-name CartPole-v1] [--hidden-sizes 32] [--lr 1e-2]
+    python scripts/reinforce.py [--env CartPole-v1] [--hidden-sizes 32] [--lr 1e-2]
                                 [--epochs 50] [--batch-size 5000] [--seed 0] [--out runs/...]
 
 Each epoch collects episodes with the current policy until at least `batch_size` steps have
@@ -17,8 +17,8 @@ library version with reward-to-go weights, a learned baseline and vmapped seeds 
 
 from __future__ import annotations
 
-import argparse
 import os
+import sys
 import time
 
 import jax
@@ -56,15 +56,33 @@ def mlp(sizes, activation=jnp.tanh, output_activation=lambda x: x):
 
 
 def train(
-    env_name: str = "CartPole-v1",
-    hidden_sizes=(32,),
+    env: str = "CartPole-v1",
+    hidden_sizes: tuple[int, ...] = (32,),
     lr: float = 1e-2,
     epochs: int = 50,
     batch_size: int = 5000,
     seed: int = 0,
     out: str | None = None,
 ):
-    """Train a categorical policy with the simplest policy gradient; returns its params."""
+    """Train a categorical policy with the simplest policy gradient; returns its params.
+
+    Args:
+      env: a discrete-action environment id (gymnax's or purerl's).
+      hidden_sizes: widths of the policy's hidden layers.
+      lr: Adam step size.
+      epochs: policy-gradient steps, each on a fresh batch of whole episodes.
+      batch_size: env steps collected per epoch (the last episode is played to its end).
+      seed: PRNG seed.
+      out: folder for the trained policy (default runs/reinforce-example-<env>); a folder
+        that already holds a policy is refused, never overwritten.
+    """
+    env_name = env
+    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+    out = out or os.path.join("runs", f"reinforce-example-{env_name}")
+    if os.path.exists(os.path.join(out, "trained_policy.ckpt")):
+        raise ValueError(f"--out {out} already holds a trained policy; pass another --out")
     env, env_params = purerl.make_env(env_name)
     if not purerl.envs.is_discrete(env, env_params):
         raise ValueError(f"{env_name} has continuous actions; this example needs discrete ones")
@@ -139,8 +157,7 @@ def train(
             f"epoch: {i:3d} \t loss: {float(batch_loss):.3f} \t return: {float(ret):.3f} \t "
             f"ep_len: {float(length):.3f}"
         )
-    print(f"trained in {time.time() - t0:.1f}s")
-    out = out or os.path.join("runs", f"reinforce-example-{env_name}")
+    print(f"trained in {time.time() - t0:.1f}s (the first epoch includes the compile)")
     os.makedirs(out, exist_ok=True)
     path = purerl.save(
         os.path.join(out, "trained_policy.ckpt"),
@@ -152,13 +169,10 @@ def train(
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--env-name", "--env_name", default="CartPole-v1")
-    p.add_argument("--hidden-sizes", type=int, nargs="+", default=[32])
-    p.add_argument("--lr", type=float, default=1e-2)
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=5000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None)
-    a = p.parse_args()
-    train(a.env_name, a.hidden_sizes, a.lr, a.epochs, a.batch_size, a.seed, a.out)
+    import tyro
+
+    try:
+        tyro.cli(train, description=__doc__.splitlines()[0])
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -89,3 +89,67 @@ def test_pg_script_trains_the_named_algorithm(tmp_path):
     assert summary["algo"] == "a2c" and summary["env_steps_per_seed"] == 400
     with mock.patch.object(sys, "argv", ["pg.py", "sarsa"]), pytest.raises(SystemExit):
         runpy.run_path(str(path), run_name="__main__")
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
+    """A script killed with SIGKILL mid-run, then `--resume`d, ends with the same states
+    (bit for bit) and the same metrics.csv as the same run never interrupted."""
+    import os
+    import pathlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+    from flax import serialization
+
+    root = pathlib.Path(__file__).parent.parent
+    argv = ["--num-seeds", "2", "--total-timesteps", str(60 * 4 * 64), "--num-envs", "4",
+            "--num-steps", "64", "--hidden-sizes", "8", "--checkpoint-every", "4",
+            "--eval-every", "8", "--eval-episodes", "2"]  # fmt: skip
+    killed, full = tmp_path / "killed", tmp_path / "full"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    script = [sys.executable, str(root / "scripts" / "ppo.py")]
+    proc = subprocess.Popen([*script, *argv, "--out", str(killed)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.time() + 600
+    while not (killed / "checkpoints" / "update-000000012.ckpt").exists():
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.time() < deadline
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "summary.json").exists(), "the run finished before it was killed"
+    done = sorted(p.name for p in (killed / "checkpoints").glob("*.ckpt"))
+    assert done[-1] < "update-000000060.ckpt"
+    res = subprocess.run([*script, "--resume", str(killed)], env=env, capture_output=True,
+                         text=True, timeout=900)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "resuming" in res.stdout
+    experiment.cli(ppo, argv=[*argv, "--out", str(full)])
+
+    def leaves(path):
+        with open(path, "rb") as f:
+            payload = serialization.msgpack_restore(f.read())
+        return [
+            np.asarray(v["data"])
+            for _, v in sorted(payload["leaves"].items(), key=lambda kv: int(kv[0]))
+        ]
+
+    a, b = leaves(killed / "checkpoint.ckpt"), leaves(full / "checkpoint.ckpt")
+    assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert (killed / "metrics.csv").read_text() == (full / "metrics.csv").read_text()
+
+
+def test_string_options_are_literals_matching_the_networks_activations():
+    import typing
+
+    from purerl.algos import dqn
+    from purerl.nets.torsos import ACTIVATIONS
+    from purerl.types import Activation
+
+    assert set(typing.get_args(Activation)) == set(ACTIVATIONS)
+    hints = typing.get_type_hints(dqn.Config)
+    assert set(typing.get_args(hints["loss"])) == {"mse", "huber"}
+    assert hints["activation"] is Activation

@@ -14,6 +14,7 @@ differentiate" half, reused by `a3c` for its asynchronous workers.
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -33,7 +34,7 @@ class Config(onpolicy.RolloutConfig, log_std_init=0.0):
 
     num_steps: int = 5  # n of the n-step returns: steps per env per update
     learning_rate: float = 7e-4
-    optimizer: str = "rmsprop"  # "rmsprop" | "adam"
+    optimizer: Literal["rmsprop", "adam"] = "rmsprop"  # "rmsprop" | "adam"
     rmsprop_decay: float = 0.99
     optimizer_eps: float = 1e-5
     anneal_lr: bool = False

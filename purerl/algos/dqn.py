@@ -17,6 +17,7 @@ follows the online one every `target_update_interval` env steps by Polyak averag
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -87,7 +88,7 @@ class Config(ValueConfig):
     7 of 8 seeds reach a greedy return of 500 (keys 0 and 1, 4 seeds each), the eighth
     collapses late to ~110: DQN on CartPole is seed-sensitive)."""
 
-    loss: str = "mse"  # "mse" (0.5 squared error) | "huber" (Mnih et al. 2015)
+    loss: Literal["mse", "huber"] = "mse"  # "mse" (0.5 squared error) | "huber" (Mnih et al. 2015)
     dueling: bool = True
 
     def __post_init__(self):

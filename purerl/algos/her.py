@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any
+from typing import Any, Literal
 
 import jax
 
@@ -82,7 +82,7 @@ class Config(V.ConfigBase):
     hyper-parameter is the base algorithm's `Config` (its `buffer_size` is the episode
     buffer's transition capacity, rounded up to whole episode rows)."""
 
-    strategy: str = "future"  # "future" | "final" | "episode" | "random"
+    strategy: Literal["future", "final", "episode", "random"] = "future"
     k: int = 4  # relabelled goals per real one: relabel probability 1 - 1 / (1 + k)
 
     def __post_init__(self):

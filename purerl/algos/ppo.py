@@ -17,6 +17,7 @@ rate optionally annealed linearly to zero.
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -54,7 +55,7 @@ class Config(
     learning_rate: float = 1e-3
     anneal_lr: bool = True  # linear decay of the learning rate to 0
     gae_lambda: float = 0.95
-    objective: str = "clip"  # "clip" | "penalty"
+    objective: Literal["clip", "penalty"] = "clip"  # "clip" | "penalty"
     clip_eps: float = 0.2  # clip range of the ratio (and of the value, with clip_value)
     clip_value: bool = False  # PPO2-style value clipping
     ent_coef: float = 0.01

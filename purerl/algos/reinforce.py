@@ -19,6 +19,7 @@ update.
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -39,7 +40,7 @@ class Config(onpolicy.RolloutConfig, gamma=1.0, hidden_sizes=(32,)):
     """REINFORCE hyper-parameters (defaults: reward-to-go with a baseline, CartPole-ready)."""
 
     num_steps: int = 625  # steps per env per update; must cover one whole episode
-    weights: str = "reward_to_go"  # "return" (R(tau)) | "reward_to_go"
+    weights: Literal["return", "reward_to_go"] = "reward_to_go"  # "return": R(tau)
     baseline: bool = True  # subtract a learned V(s_t) regressed on the rewards-to-go
     learning_rate: float = 1e-2  # policy Adam step size
     value_learning_rate: float = 1e-2

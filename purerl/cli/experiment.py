@@ -1,28 +1,33 @@
-"""What every training script does: train vmapped seeds with progress, then write the
-metrics (CSV), a learning curve (PNG, mean +- std over seeds) and a checkpoint.
+"""What every training script does: train vmapped seeds in one compiled program, showing
+progress, checkpointing and logging as it goes, then write the metrics (CSV), a learning
+curve (PNG) and a summary to a run folder (`purerl.cli.runs`) that `--resume` continues.
 
-Scripts stay thin: `scripts/ppo.py` is a tyro CLI (`cli`) that calls `run`.
+Scripts stay thin: `scripts/ppo.py` is a tyro CLI (`cli`) that calls `run`. Sweeps and
+other drivers reuse `train_chunks` (one compile, equal chunks, progress, checkpoints).
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
+import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
+from purerl.cli import curves, loggers, runs
 from purerl.core.checkpoint import save
-from purerl.core.devices import batch_mesh, gather, global_array, initialize, use_all_cores
+from purerl.core.devices import batch_mesh, gather, global_array
 from purerl.core.many import train_many
 from purerl.core.train import evaluate
 from purerl.envs import make_env
+
+_write_csv, _plot = curves.write_csv, curves.plot  # (older names)
 
 
 @dataclasses.dataclass
@@ -32,17 +37,88 @@ class Result:
     metrics: dict[str, np.ndarray]  # each [num_seeds, num_updates]
     train_seconds: float
     files: dict[str, str]
+    compile_seconds: float = 0.0
 
 
-def _progress_line(done, total, metrics, t0):
-    ret = np.asarray(metrics["episode_return"])[:, -1]
-    steps = int(np.asarray(metrics["env_steps"])[0, -1])
+def _say(quiet, *parts, end="\n"):
+    if not quiet:
+        sys.stdout.write(" ".join(str(p) for p in parts) + end)
+        sys.stdout.flush()
+
+
+def train_chunks(
+    agent_fn,
+    keys,
+    total: int,
+    chunk: int,
+    *,
+    hparams=None,
+    combine: str = "cross",
+    states=None,
+    metrics: dict | None = None,
+    done: int = 0,
+    log=None,
+    log_every: int = 1,
+    eval_every: int = 0,
+    eval_episodes: int = 8,
+    on_chunk: Callable[[int, Any, dict], None] | None = None,
+    quiet: bool = False,
+):
+    """Train the runs of `train_many(agent_fn, keys, hparams, combine=combine)` for `total`
+    updates in chunks of `chunk` updates, all by ONE compiled program (the last chunk
+    runs only what is left), printing the compile time and a progress line per chunk
+    (steps/s of stepping alone). `states`/`metrics`/`done`: continue a run (a loaded
+    checkpoint). `on_chunk(done, states, metrics)` is called after every chunk but the
+    last (e.g. to checkpoint). Returns `(states, metrics, seconds)`: numpy metrics
+    `[..., total]` and the stepping time, plus the compile time as `seconds[1]`."""
+    kw = dict(hparams=hparams, combine=combine) if hparams is not None else {}
+    logkw = dict(log=log, log_every=log_every, eval_every=eval_every, eval_episodes=eval_episodes)
+    metrics = dict(metrics or {})
+    t_compile = time.time()
+    _say(quiet, "compiling the training program (once per run) ...", end="")
+    if states is None:
+        states, _ = train_many(agent_fn, keys, num_updates=0, **kw)
+    train_many(agent_fn, keys, num_updates=chunk, states=states, update_offset=done,
+               run_updates=chunk, compile_only=True, **kw, **logkw)  # fmt: skip
+    compile_seconds = time.time() - t_compile
+    _say(quiet, f" compiled in {compile_seconds:.1f}s")
+    t0, start = time.time(), done
+    while done < total:
+        n = min(chunk, total - done)
+        states, m = train_many(agent_fn, keys, num_updates=chunk, states=states,
+                               update_offset=done, run_updates=n, **kw, **logkw)  # fmt: skip
+        m = {k: np.asarray(v)[..., :n] for k, v in gather(m).items()}
+        metrics = {k: np.concatenate([metrics[k], m[k]], -1) if k in metrics else m[k] for k in m}
+        done += n
+        if not quiet:
+            _say(quiet, _progress_line(done, total, start, metrics, t0), end="")
+        if on_chunk is not None and done < total:
+            on_chunk(done, states, metrics)
+    _say(quiet, "")
+    return states, metrics, (time.time() - t0, compile_seconds)
+
+
+def _progress_line(done, total, start, metrics, t0):
+    m = curves.masked({k: v.reshape((-1, v.shape[-1])) for k, v in metrics.items()})
+    ret = m["episode_return"][:, -1]
+    steps = int(m["env_steps"][0, -1])
+    first = int(m["env_steps"][0, start - 1]) if start else 0
+    rate = (steps - first) * ret.shape[0] / max(time.time() - t0, 1e-9)
     bar = "#" * int(30 * done / total)
-    rate = steps * ret.shape[0] / max(time.time() - t0, 1e-9)
-    return (
+    shown = f"{np.nanmean(ret):8.2f}" if np.isfinite(ret).any() else "  (none)"
+    text = (
         f"\r[{bar:<30}] {done}/{total} updates | env steps {steps:>9,d} | "
-        f"return {ret.mean():8.2f} +- {ret.std():6.2f} | {rate:,.0f} steps/s"
+        f"return {shown} | {rate:,.0f} steps/s"
     )
+    if "eval_return" in m:
+        e = m["eval_return"][:, np.isfinite(m["eval_return"]).all(0)]
+        if e.size:
+            text += f" | eval {e[:, -1].mean():.1f}"
+    return text
+
+
+def _auto(value, total, parts=20):
+    return max(1, math.ceil(total / parts)) if value is None else value
 
 
 def run(
@@ -56,85 +132,148 @@ def run(
     num_eval_episodes: int = 32,
     progress_chunks: int = 20,
     quiet: bool = False,
+    *,
+    logger: tuple[str, ...] = (),
+    log_every: int | None = None,
+    eval_every: int | None = None,
+    eval_episodes: int = 8,
+    checkpoint_every: int | None = None,
+    keep_checkpoints: int = 2,
+    resume: str | None = None,
 ) -> Result:
     """Train `num_seeds` seeds of `algo` (a module with `make`) in one vmap, then report.
 
-    The seeds are trained by `purerl.train_many` (sharded over every device), in chunks of
-    updates so that progress shows (`train_many(..., states=...)` continues exactly where
-    the last chunk stopped; one compile per chunk length).
+    Progress, checkpoints (every `checkpoint_every` updates; default a
+    `progress_chunks`-th of the run; the last `keep_checkpoints` kept), evaluation
+    during training (every `eval_every` updates, default the same; 0: none) and loggers
+    (`logger`: any of csv, tensorboard, wandb; every `log_every` updates, default a
+    200th of the run) all come from one compiled program run in equal chunks.
+    `resume=RUN_DIR` continues that run from its last checkpoint (the other arguments
+    then come from its config.json).
     """
+    if isinstance(num_seeds, bool) or not isinstance(num_seeds, int) or num_seeds < 1:
+        raise ValueError(f"num_seeds must be an int >= 1, got {num_seeds!r}")
+    for name, v in (("eval_every", eval_every), ("checkpoint_every", checkpoint_every)):
+        if v is not None and (not isinstance(v, int) or v < (0 if name == "eval_every" else 1)):
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    name = algo.__name__.rsplit(".", 1)[-1]
     env, env_params = make_env(env_id, **(env_kwargs or {}))
     agent = algo.make(env, env_params, config)
-    name = algo.__name__.rsplit(".", 1)[-1]
-    out = out or os.path.join("runs", f"{name}-{env_id}-{time.strftime('%Y%m%d-%H%M%S')}")
-    os.makedirs(out, exist_ok=True)
-    keys = jax.random.split(jax.random.key(seed), num_seeds)
     total = agent.num_updates
-    chunk = max(1, total // max(1, progress_chunks))
-    t0 = time.time()
-    states, _ = train_many(agent, keys, num_updates=0)  # init only
-    chunks, done = [], 0
-    while done < total:
-        n = min(chunk, total - done)
-        states, m = train_many(agent, keys, num_updates=n, states=states)
-        chunks.append(gather(m))
-        done += n
-        if not quiet:
-            sys.stdout.write(_progress_line(done, total, chunks[-1], t0))
-            sys.stdout.flush()
-    train_seconds = time.time() - t0
-    if not quiet:
-        sys.stdout.write("\n")
-    metrics = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
-    eval_keys = _spread(jax.random.split(jax.random.key(seed + 1), num_seeds))
-    eval_returns = np.asarray(
-        gather(
-            jax.jit(jax.vmap(lambda s, k: evaluate(agent, s, k, num_eval_episodes)))(
-                states, eval_keys
-            )
-        )
+    chunk = _auto(checkpoint_every, total, progress_chunks)
+    eval_every = _auto(eval_every, total, progress_chunks)
+    log_every = _auto(log_every, total, 200)
+    settings = dict(
+        eval_every=eval_every,
+        eval_episodes=eval_episodes,
+        chunk=chunk,
+        num_eval_episodes=num_eval_episodes,
+        keep_checkpoints=keep_checkpoints,
     )
+    spec = {"algo": algo.__name__, "env": env_id, "env_kwargs": env_kwargs or {},
+            "num_seeds": num_seeds, "seed": seed, "config": dataclasses.asdict(config),
+            "settings": settings}  # fmt: skip
+    if resume is None:
+        out = runs.claim(out, name, env_id)
+        runs.write_json(os.path.join(out, "config.json"), spec)
+        runs.write_json(os.path.join(out, "versions.json"), runs.versions())
+    else:
+        out = resume
+    log = loggers.make(logger, out, num_seeds, config=spec) if logger else None
+    keys = jax.random.split(jax.random.key(seed), num_seeds)
+    states, metrics, done = None, {}, 0
+    if resume is not None:
+        like, _ = train_many(agent, keys, num_updates=0)
+        done, states, metrics = runs.load_checkpoint(out, like)
+        if states is None:
+            _say(quiet, f"resuming {out}: no checkpoint yet, starting from update 0")
+        else:
+            states = jax.device_put(states, jax.tree.map(lambda x: x.sharding, like))
+            _say(quiet, f"resuming {out} from update {done}/{total}")
+
+    def checkpoint(done, states, metrics):
+        meta = {"algo": name, "env": env_id, "seed": seed, "config": spec["config"]}
+        runs.save_checkpoint(out, done, gather(states), metrics, meta, keep_checkpoints)
+
+    try:
+        states, metrics, (train_seconds, compile_seconds) = train_chunks(
+            agent, keys, total, chunk, states=states, metrics=metrics, done=done, log=log,
+            log_every=log_every, eval_every=eval_every, eval_episodes=eval_episodes,
+            on_chunk=checkpoint, quiet=quiet,
+        )  # fmt: skip
+    finally:
+        if log is not None:
+            log.close()
+    return _finish(agent, name, env_id, spec, out, states, metrics, seed, num_eval_episodes,
+                   train_seconds, compile_seconds, quiet)  # fmt: skip
+
+
+def _finish(agent, name, env_id, spec, out, states, metrics, seed, num_eval_episodes,
+            train_seconds, compile_seconds, quiet):  # fmt: skip
+    num_seeds = spec["num_seeds"]
+    eval_keys = _spread(jax.random.split(jax.random.key(seed + 1), num_seeds))
+    final_eval = jax.jit(jax.vmap(lambda s, k: evaluate(agent, s, k, num_eval_episodes)))
+    eval_returns = np.asarray(gather(final_eval(states, eval_keys)))
     if jax.process_count() > 1:
         states = gather(states)
+    seeds = f"{num_seeds} seed" + ("s" if num_seeds != 1 else "")
+    meta = {"algo": name, "env": env_id, "env_kwargs": spec["env_kwargs"],
+            "num_seeds": num_seeds, "seed": seed, "config": spec["config"]}  # fmt: skip
     files = {
-        "metrics": _write_csv(os.path.join(out, "metrics.csv"), metrics),
-        "plot": _plot(os.path.join(out, "learning_curve.png"), metrics, f"{name} on {env_id}"),
-        "checkpoint": save(
-            os.path.join(out, "checkpoint.ckpt"),
-            states,
-            metadata={
-                "algo": name,
-                "env": env_id,
-                "env_kwargs": env_kwargs or {},
-                "num_seeds": num_seeds,
-                "seed": seed,
-                "config": dataclasses.asdict(config),
-            },
-        ),
+        "metrics": curves.write_csv(os.path.join(out, "metrics.csv"), metrics),
+        "plot": curves.plot(
+            os.path.join(out, "learning_curve.png"), metrics, f"{name} on {env_id} ({seeds})"
+        ),  # fmt: skip
+        "checkpoint": save(os.path.join(out, "checkpoint.ckpt"), states, metadata=meta),
     }
+    steps = int(metrics["env_steps"][0, -1])
     summary = {
         "algo": name,
         "env": env_id,
         "num_seeds": num_seeds,
-        "env_steps_per_seed": int(metrics["env_steps"][0, -1]),
-        "train_seconds_incl_compile": round(train_seconds, 2),
+        "env_steps_per_seed": steps,
+        "compile_seconds": round(compile_seconds, 2),
+        "train_seconds": round(train_seconds, 2),
+        "train_seconds_incl_compile": round(train_seconds + compile_seconds, 2),
         "eval_return_mean": float(eval_returns.mean()),
         "eval_return_per_seed": [round(float(x), 2) for x in eval_returns.mean(1)],
     }
-    with open(os.path.join(out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
-    files["summary"] = os.path.join(out, "summary.json")
-    if not quiet:
-        per_seed = ", ".join(f"{x:.1f}" for x in eval_returns.mean(1))
-        print(
-            f"{name} on {env_id}: {num_seeds} seeds x {summary['env_steps_per_seed']:,} env "
-            f"steps in {train_seconds:.1f}s (incl. compile)\n"
-            f"evaluation return (greedy, {num_eval_episodes} episodes per seed): "
-            f"{eval_returns.mean():.1f} +- {eval_returns.mean(1).std():.1f}  [{per_seed}]"
-        )
-        for k, v in files.items():
-            print(f"  {k:<10} -> {v}")
-    return Result(out, eval_returns, metrics, train_seconds, files)
+    # summary.json last: it marks the run finished (never overwritten, not resumable)
+    files["summary"] = runs.write_json(os.path.join(out, "summary.json"), summary)
+    per_seed = ", ".join(f"{x:.1f}" for x in eval_returns.mean(1))
+    _say(
+        quiet,
+        f"{name} on {env_id}: {seeds} x {steps:,} env steps in {train_seconds:.1f}s "
+        f"(+ {compile_seconds:.1f}s compile)\n"
+        f"evaluation return (greedy, {num_eval_episodes} episodes per seed): "
+        f"{eval_returns.mean():.1f} +- {eval_returns.mean(1).std():.1f}  [{per_seed}]",
+    )
+    for k, v in files.items():
+        _say(quiet, f"  {k:<10} -> {v}")
+    return Result(out, eval_returns, metrics, train_seconds, files, compile_seconds)
+
+
+def resume(run_dir: str, quiet: bool = False, logger: tuple[str, ...] = ()) -> Result:
+    """Continue the run in `run_dir` from its last checkpoint (same result as not stopping)."""
+    spec = runs.read_config(run_dir)
+    algo = runs.algo_module(spec["algo"])
+    s = spec["settings"]
+    return run(
+        algo,
+        runs.rebuild_config(algo, spec["config"]),
+        env_id=spec["env"],
+        num_seeds=spec["num_seeds"],
+        seed=spec["seed"],
+        env_kwargs=spec["env_kwargs"],
+        num_eval_episodes=s["num_eval_episodes"],
+        quiet=quiet,
+        logger=logger,
+        eval_every=s["eval_every"],
+        eval_episodes=s["eval_episodes"],
+        checkpoint_every=s["chunk"],
+        keep_checkpoints=s["keep_checkpoints"],
+        resume=run_dir,
+    )
 
 
 def _spread(keys):
@@ -147,89 +286,9 @@ def _spread(keys):
     return global_array(keys, NamedSharding(batch_mesh(), PartitionSpec("batch")))
 
 
-def _write_csv(path, metrics):
-    keys = sorted(metrics)
-    num_seeds, num_updates = metrics[keys[0]].shape
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["seed", "update", *keys])
-        for s in range(num_seeds):
-            for u in range(num_updates):
-                w.writerow([s, u + 1, *(np.asarray(metrics[k][s, u]).item() for k in keys)])
-    return path
+from purerl.cli.flags import cli  # noqa: E402  (the command line, on `run`)
 
-
-def _plot(path, metrics, title):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = metrics["env_steps"][0]
-    y = metrics["episode_return"]
-    mean, std = y.mean(0), y.std(0)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(x, mean, label=f"mean over {y.shape[0]} seeds")
-    ax.fill_between(x, mean - std, mean + std, alpha=0.3, label="+- std")
-    ax.set_xlabel("env steps (per seed)")
-    ax.set_ylabel("episode return")
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
-def cli(algo, argv=None) -> Result:
-    """The command line of every training script: tyro over `algo.Config` (its fields as
-    top-level flags) plus `--env`, `--num-seeds`, `--seed`, `--out`, `--normalize-obs`,
-    `--normalize-reward`; then `run`.
-
-    Multi-host: `--coordinator-address host:port --num-processes N --process-id i` on each
-    host (or JAX's `JAX_COORDINATOR_ADDRESS` / `JAX_NUM_PROCESSES` / `JAX_PROCESS_ID`)
-    calls `jax.distributed.initialize`; the seeds are then sharded over every process's
-    devices (when their count divides `--num-seeds`) and each process writes the same
-    results to `--out` (process `i > 0` to `<out or runs>/process-<i>`).
-
-    `--cpu-devices N` (-1: one per usable core) splits the CPU into N XLA devices and shards
-    the seeds over them (when N divides `--num-seeds`): one JAX process keeps about one
-    core busy stepping small envs, so this puts every core to work."""
-    import tyro
-
-    args_cls = dataclasses.make_dataclass(
-        "Args",
-        [
-            ("config", tyro.conf.OmitArgPrefixes[algo.Config]),
-            ("env", str, dataclasses.field(default="CartPole-v1")),
-            ("num_seeds", int, dataclasses.field(default=8)),
-            ("seed", int, dataclasses.field(default=0)),
-            ("out", str | None, dataclasses.field(default=None)),
-            ("normalize_obs", bool, dataclasses.field(default=False)),
-            ("normalize_reward", bool, dataclasses.field(default=False)),
-            ("coordinator_address", str | None, dataclasses.field(default=None)),
-            ("num_processes", int | None, dataclasses.field(default=None)),
-            ("process_id", int | None, dataclasses.field(default=None)),
-            ("cpu_devices", int, dataclasses.field(default=0)),
-        ],
-    )
-    args = tyro.cli(args_cls, default=args_cls(config=algo.Config()), args=argv)
-    if args.cpu_devices:  # one XLA host device per core: seeds sharded over the cores
-        use_all_cores(None if args.cpu_devices < 0 else args.cpu_devices)
-    out = args.out
-    started = initialize(args.coordinator_address, args.num_processes, args.process_id)
-    if started and jax.process_index() > 0:
-        out = os.path.join(out or "runs", f"process-{jax.process_index()}")
-    return run(
-        algo,
-        args.config,
-        env_id=args.env,
-        num_seeds=args.num_seeds,
-        seed=args.seed,
-        out=out,
-        env_kwargs={"normalize_obs": args.normalize_obs, "normalize_reward": args.normalize_reward},
-    )
-
+__all__ = ["Result", "cli", "make_env", "resume", "run", "train_chunks"]
 
 # hook: `--sweep` and `--render` (purerl.cli.hooks, purerl.cli.sweep, purerl.cli.render)
 from purerl.cli.hooks import wrap_cli  # noqa: E402

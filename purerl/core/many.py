@@ -20,7 +20,7 @@ from jax.sharding import PartitionSpec as P
 
 from purerl.core import arguments as A
 from purerl.core.devices import batch_mesh, global_array
-from purerl.core.train import jit_cache, train_loop
+from purerl.core.train import _check_log_eval, jit_cache, train_loop
 from purerl.types import Agent
 
 
@@ -34,6 +34,13 @@ def train_many(
     num_updates: int | None = None,
     stop_on_nonfinite: bool = False,
     states: Any = None,
+    log: Callable[[dict], None] | None = None,
+    log_every: int = 1,
+    eval_every: int = 0,
+    eval_episodes: int = 8,
+    update_offset: int = 0,
+    run_updates: int | None = None,
+    compile_only: bool = False,
 ):
     """Train a batch of runs in one compiled program, sharded over the devices of `mesh`.
 
@@ -49,7 +56,17 @@ def train_many(
         run), else no sharding.
       combine: "cross": every seed with every setting, results `[H, S, ...]`;
         "zip": seed `i` with setting `i` (`H == S`), results `[S, ...]`.
-      num_updates, stop_on_nonfinite: as in `purerl.train`.
+      num_updates, stop_on_nonfinite, log, log_every, eval_every, eval_episodes: as in
+        `purerl.train`; `log` receives `run`, the run's index in the flattened batch
+        (`h * S + s` when crossed), and -1 for the padding runs (skip those). Each run's
+        evaluation key is `jax.random.fold_in(keys[s], 1)`, as `train` with that key.
+      update_offset, run_updates: run a long training in chunks of one compiled length
+        (`purerl.cli.experiment` does): number this call's updates from
+        `update_offset + 1` (logs and evaluation), and run only the first `run_updates`
+        of the `num_updates` scanned updates (the rest leave the states unchanged; their
+        metrics are 0; drop them). Neither triggers a new compile.
+      compile_only: compile (and cache) the program for these arguments without running
+        it, and return None; the next call with them runs at once (to time the compile).
       states: continue these runs (the `states` of an earlier call with the same keys,
         hparams and combine) instead of initialising new ones; e.g. a long run in chunks
         with progress in between (`purerl.cli.experiment`). `num_updates=0` only inits.
@@ -105,6 +122,10 @@ def train_many(
                 f"train_many: states must come from an earlier call with the same keys, "
                 f"hparams and combine (leading axes {lead}), got leading axes {sorted(shapes)}"
             )
+    _check_log_eval(log, log_every, eval_every, eval_episodes)
+    for name, v in (("update_offset", update_offset), ("run_updates", run_updates)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0):
+            raise ValueError(f"train_many: {name} must be an int >= 0, got {v!r}")
     if mesh is None and jax.device_count() > 1:
         # one host: no more devices than runs (a single run is not split); several hosts:
         # every device, so that each process takes part
@@ -115,7 +136,7 @@ def train_many(
     pad = (-B) % D
     # Padding repeats the last run; its results are dropped inside the program.
     seed_idx = np.concatenate([seed_idx, np.full(pad, seed_idx[-1])])
-    inputs = {"key": raw[seed_idx]}
+    inputs = {"key": raw[seed_idx], "run": np.where(np.arange(B + pad) < B, np.arange(B + pad), -1)}
     if hp_idx is not None:
         hp_idx = np.concatenate([hp_idx, np.full(pad, hp_idx[-1])])
         inputs["hp"] = jax.tree.map(lambda x: np.asarray(x)[hp_idx], hparams)
@@ -126,16 +147,30 @@ def train_many(
 
     owner = agent_fn.update if isinstance(agent_fn, Agent) else agent_fn
     statics = ("train_many", mesh, combine, num_updates, stop_on_nonfinite, typed, B, S, H)
-    statics += (states is None,)
+    statics += (states is None, log, log_every, eval_every, eval_episodes, run_updates is None)
     cache = jit_cache(owner)
     fn = cache.get(statics)
     if fn is None:
 
-        def one(inp, state):
+        def one(inp, state, offset, run_n):
             key = jax.random.wrap_key_data(inp["key"]) if typed else inp["key"]
             agent = agent_fn if hparams is None else agent_fn(inp["hp"])
             n = agent.num_updates if num_updates is None else num_updates
-            return train_loop(agent, key, state, n, stop_on_nonfinite=stop_on_nonfinite)
+            return train_loop(
+                agent,
+                key,
+                state,
+                n,
+                stop_on_nonfinite=stop_on_nonfinite,
+                log=log,
+                log_every=log_every,
+                log_id=inp["run"],
+                eval_every=eval_every,
+                eval_episodes=eval_episodes,
+                eval_key=jax.random.fold_in(key, 1),
+                update_offset=offset,
+                run_updates=run_n,
+            )
 
         def batched(x):  # a result's [H, S] / [S] layout -> the padded [B + pad] batch
             if hparams is not None and combine == "cross":
@@ -143,10 +178,10 @@ def train_many(
             x = jnp.concatenate([x] + [x[-1:]] * pad) if pad else x
             return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
 
-        def many(inp, states):
+        def many(inp, states, offset, run_n):
             if states is not None:
                 states = jax.tree.map(batched, states)
-            out = jax.vmap(one)(inp, states)
+            out = jax.vmap(one, in_axes=(0, 0, None, None))(inp, states, offset, run_n)
             if sharding is not None:
                 out = jax.lax.with_sharding_constraint(out, sharding)
             if pad:  # (XLA may gather the result to every device)
@@ -157,4 +192,7 @@ def train_many(
 
         fn = jax.jit(many)
         cache[statics] = fn
-    return fn(inputs, states)
+    if compile_only:
+        fn.lower(inputs, states, update_offset, run_updates).compile()
+        return None
+    return fn(inputs, states, update_offset, run_updates)

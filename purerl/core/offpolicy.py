@@ -34,7 +34,7 @@ from purerl.core import validation as V
 from purerl.core.buffers import ReplayBuffer
 from purerl.core.rollout import episode_metrics, reset_envs, rollout
 from purerl.nets import ACTIVATIONS
-from purerl.types import Metrics, PRNGKey
+from purerl.types import Activation, Metrics, PRNGKey
 
 # policy(state, obs [B, ...], key, env_steps) -> action [B, ...]
 ExplorationPolicy = Callable[[Any, Any, PRNGKey, jax.Array], Any]
@@ -60,7 +60,7 @@ class ReplayConfig(V.ConfigBase):
     train_frequency: int = 1  # env steps per env between learning phases
     gradient_steps: int = 1  # gradient steps per learning phase
     hidden_sizes: Sequence[int] = (64, 64)  # hidden layer widths ((256, 256) for MuJoCo tasks)
-    activation: str = "relu"
+    activation: Activation = "relu"
 
     def __post_init__(self):
         super().__post_init__()

@@ -32,6 +32,7 @@ from purerl.core.losses import masked_mean, normalize
 from purerl.core.returns import gae
 from purerl.core.rollout import reset_envs, rollout
 from purerl.nets import ACTIVATIONS, ActorCritic
+from purerl.types import Activation
 
 POLICY_KEYS = ("actor_torso", "policy_head")
 VALUE_KEYS = ("critic_torso", "value_head")
@@ -49,7 +50,7 @@ class RolloutConfig(V.ConfigBase):
     num_steps: int = 128  # steps per env per update (rollout length)
     gamma: float = 0.99  # discount of the returns (1: the undiscounted objective)
     hidden_sizes: Sequence[int] = (64, 64)  # hidden layer widths
-    activation: str = "tanh"
+    activation: Activation = "tanh"
     log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian
 
     def __post_init__(self):
