@@ -119,6 +119,8 @@ def _describe(annotation) -> str:
         return " or ".join(_describe(a) for a in args)
     if annotation is type(None):
         return "None"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
     if origin is not None:
         return f"a tuple or list of {_describe(args[0]).removeprefix('a ')}s"
     names = {int: "a Python int", float: "a float", bool: "a bool (True or False)", str: "a str"}
@@ -171,6 +173,13 @@ def _check_value(where: str, annotation, value):
 
     def wrong() -> ConfigTypeError:
         return _wrong(where, annotation, value, annotation)
+
+    if origin is typing.Literal:  # a string option (`activation`, `loss`): one of its choices
+        if any(type(value) is type(a) and value == a for a in args):
+            return value
+        if not any(isinstance(value, type(a)) for a in args):
+            raise wrong()
+        raise ValueError(f"{where} must be one of {sorted(args)}, got {value!r}")
 
     kind = _scalar_kind(value)
     if annotation is bool:
