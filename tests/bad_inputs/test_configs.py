@@ -51,6 +51,8 @@ def _kind(annotation) -> str:
         return _kind(next(a for a in args if a is not type(None)))
     if annotation in (int, float, bool, str):
         return annotation.__name__
+    if origin is typing.Literal:  # a string option: its wrong type is the str's
+        return "str"
     if origin in (tuple, Sequence):
         return f"seq[{args[0].__name__}]"
     assert dataclasses.is_dataclass(annotation), annotation
@@ -192,3 +194,10 @@ def test_traced_floats_pass_unchecked(config, field):
     cls = CONFIGS[config]
     got = jax.vmap(lambda x: getattr(cls(**{field: x}), field) * 2)(jnp.array([0.5, 0.25]))
     np.testing.assert_allclose(got, [1.0, 0.5])
+
+
+def test_a_string_option_outside_its_choices_lists_them(raises_clearly):
+    from purerl.algos import a2c
+
+    with raises_clearly(ValueError, "a2c.Config.activation", "'relu'", "'tanh'", "got 'foo'"):
+        a2c.Config(activation="foo")
