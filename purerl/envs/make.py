@@ -130,6 +130,17 @@ def obs_shape(env, env_params) -> tuple[int, ...]:
     return tuple(jax.eval_shape(reset_obs, jax.random.key(0)).shape)
 
 
+def obs_ndim(env, env_params) -> int | tuple[tuple[str, int], ...]:
+    """The trailing observation dims a network reads: `len(obs_shape)` for an array
+    observation (a goal dict counts as its network input), `((key, ndim), ...)` sorted by
+    key for any other dict observation (e.g. `{"obs": ..., "action_mask": ...}`)."""
+    reset_obs = lambda k: goal.network_input(env.reset(k, env_params)[0])
+    obs = jax.eval_shape(reset_obs, jax.random.key(0))
+    if isinstance(obs, dict):
+        return tuple((k, len(obs[k].shape)) for k in sorted(obs))
+    return len(obs.shape)
+
+
 def env_name(env) -> str:
     e = env.unwrapped if isinstance(env, w.Wrapper) else env
     return getattr(e, "name", type(e).__name__)
