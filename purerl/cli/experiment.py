@@ -18,6 +18,7 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
+from purerl import presets
 from purerl.core.checkpoint import save
 from purerl.core.devices import batch_mesh, gather, global_array, initialize, use_all_cores
 from purerl.core.many import train_many
@@ -181,10 +182,21 @@ def _plot(path, metrics, title):
     return path
 
 
+def _env_flag(argv, default: str = "CartPole-v1") -> str:
+    """The value of `--env` in `argv` (its presets become the Config's defaults)."""
+    for i, arg in enumerate(argv):
+        if arg == "--env" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--env="):
+            return arg.split("=", 1)[1]
+    return default
+
+
 def cli(algo, argv=None) -> Result:
     """The command line of every training script: tyro over `algo.Config` (its fields as
     top-level flags) plus `--env`, `--num-seeds`, `--seed`, `--out`, `--normalize-obs`,
-    `--normalize-reward`; then `run`.
+    `--normalize-reward`; then `run`. The Config's defaults are `purerl.presets.config(algo,
+    env)` (tuned settings for that env, e.g. MinAtar's); flags override them.
 
     Multi-host: `--coordinator-address host:port --num-processes N --process-id i` on each
     host (or JAX's `JAX_COORDINATOR_ADDRESS` / `JAX_NUM_PROCESSES` / `JAX_PROCESS_ID`)
@@ -213,7 +225,9 @@ def cli(algo, argv=None) -> Result:
             ("cpu_devices", int, dataclasses.field(default=0)),
         ],
     )
-    args = tyro.cli(args_cls, default=args_cls(config=algo.Config()), args=argv)
+    env_id = _env_flag(sys.argv[1:] if argv is None else argv)
+    default = args_cls(config=presets.config(algo, env_id), env=env_id)  # tuned per env
+    args = tyro.cli(args_cls, default=default, args=argv)
     if args.cpu_devices:  # one XLA host device per core: seeds sharded over the cores
         use_all_cores(None if args.cpu_devices < 0 else args.cpu_devices)
     out = args.out
