@@ -170,10 +170,34 @@ class CNN(nn.Module):
         x = jnp.asarray(x, jnp.float32)
         batch = x.shape[:-3]
         x = x.reshape((-1,) + x.shape[-3:])
-        for c, k, s in zip(self.channels, self.kernels, self.strides, strict=True):
-            conv = nn.Conv(c, (k, k), (s, s), padding="VALID", kernel_init=orthogonal(np.sqrt(2)))
-            x = nn.relu(conv(x))
+        for i, (c, k, s) in enumerate(zip(self.channels, self.kernels, self.strides, strict=True)):
+            x = nn.relu(_Conv(c, k, s, name=f"Conv_{i}")(x))
         return x.reshape(batch + (-1,))
+
+
+class _Conv(nn.Module):
+    """A VALID 2-D convolution as one matmul over extracted patches (im2col): XLA:CPU runs
+    this several times faster than its native convolution and its gradients. Parameters
+    as `nn.Conv`'s: `kernel [k, k, C_in, C_out]` (orthogonal, gain sqrt(2)), `bias`."""
+
+    features: int
+    kernel: int
+    stride: int
+
+    @nn.compact
+    def __call__(self, x):  # [N, H, W, C] -> [N, H', W', features]
+        k, s = self.kernel, self.stride
+        n, h, w, c = x.shape
+        ho, wo = (h - k) // s + 1, (w - k) // s + 1
+        kernel = self.param("kernel", orthogonal(np.sqrt(2)), (k, k, c, self.features))
+        bias = self.param("bias", nn.initializers.zeros, (self.features,))
+        patches = [
+            x[:, di : di + s * (ho - 1) + 1 : s, dj : dj + s * (wo - 1) + 1 : s, :]
+            for di in range(k)
+            for dj in range(k)
+        ]
+        cols = jnp.concatenate(patches, axis=-1)  # [N, H', W', k * k * C], (di, dj, c) order
+        return cols @ kernel.reshape(k * k * c, self.features) + bias
 
 
 def _leaf_ndims(obs_ndim, keys) -> dict:

@@ -38,9 +38,11 @@ def random_return(env, params, num_envs=64, num_steps=1000) -> float:
 
 @pytest.mark.learning
 def test_ppo_cnn_breakout_minatar_beats_4x_random(train_eval):
-    """Measured: random policy 0.40 per episode (64 envs x 1000 steps; ~10 steps an
-    episode); PPO-CNN after 65k env steps, greedy over 16 episodes: see the assertion's
-    threshold, 4 x random = 1.6 (training-episode returns passed 1.2 by 16k steps)."""
+    """Measured: random policy 0.396 per episode (64 envs x 1000 steps, ~10 steps an
+    episode), so the bar is 4 x random = 1.58. PPO-CNN after 65k env steps, greedy over 16
+    episodes per seed: 5.44 and 6.00 (training-episode returns 4.2 and 4.5), 638 s on a
+    2-core CPU loaded ~10x by other jobs (measured with flax's native conv; the im2col conv
+    now in `nets.CNN` computes the same function ~8x faster on CPU)."""
     env, params = purerl.make_env("Breakout-MinAtar")
     rand = random_return(env, params)
     assert 0.2 < rand < 0.8, rand
