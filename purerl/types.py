@@ -21,6 +21,12 @@ Metrics = dict[str, jax.Array]  # flat dict of scalars per update
 # the names of `purerl.nets.torsos.ACTIVATIONS` (a Literal, so that CLIs list the choices)
 Activation = Literal["tanh", "relu", "swish", "silu", "gelu", "elu", "identity"]
 
+# The action-mask convention: an env with state-dependent legal actions (discrete actions
+# only) returns dict observations `{"obs": ..., "action_mask": bool[..., num_actions]}`,
+# the mask true for the actions legal in *that* observation (at least one per state).
+# Networks ignore this leaf as an input; categorical policies and Q-argmaxes read it.
+ACTION_MASK = "action_mask"
+
 
 class Transition(NamedTuple):
     """One environment step, stored time-major as `[T, B, ...]` by `core.rollout`.

@@ -207,6 +207,14 @@ CASES: dict[str, Callable[[], Case]] = {
     "her-dqn": lambda: _her(dqn, "BitFlip-v0", dqn.Config(**OFF), n_bits=4),
     "her-td3": lambda: _her(td3, "PointReach-v0", td3.Config(**OFF, hidden_sizes=(8,))),
     "ppo": lambda: _on(ppo, "CartPole-v1", TINY_PPO),
+    "ppo-cnn": lambda: _on(
+        ppo,
+        "Breakout-MinAtar",
+        dataclasses.replace(TINY_PPO, torso="cnn", cnn_channels=(4,)),
+        {"torso": "resnet"},
+    ),
+    "ppo-masked": lambda: _on(ppo, "LegalMoves-v0", TINY_PPO),
+    "dqn-masked": lambda: _on(dqn, "LegalMoves-v0", dqn.Config(**OFF), {"cnn_kernels": (0,)}),
     "qrdqn": lambda: _on(qrdqn, "CartPole-v1", qrdqn.Config(**OFF, num_quantiles=8)),
     "reinforce": lambda: _on(
         reinforce,

@@ -128,6 +128,7 @@ def build(env, env_params, config: Config):
         config.activation,
         config.shared_torso,
         config.log_std_init,
+        config=config,
     )
     return net, make_optimizer(config, config.num_updates)
 

@@ -28,9 +28,16 @@ from purerl import envs
 from purerl.core import offpolicy, schedules
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
+from purerl.core.networks import net_kwargs
 from purerl.core.offpolicy import polyak
 from purerl.core.returns import td_target
-from purerl.nets import DistributionalQNetwork, QNetwork
+from purerl.nets import (
+    DistributionalQNetwork,
+    QNetwork,
+    action_mask,
+    masked_argmax,
+    uniform_legal_action,
+)
 from purerl.types import Agent
 
 __all__ = [
@@ -111,21 +118,23 @@ class State:
 
 
 # ------------------------------------------------------------------- pure pieces
-def epsilon_greedy(key, q_values, epsilon):
-    """Epsilon-greedy actions from `q_values [..., A]`."""
+def epsilon_greedy(key, q_values, epsilon, mask=None):
+    """Epsilon-greedy actions from `q_values [..., A]`; with `mask [..., A]` both the greedy
+    and the random action are legal ones."""
     k_explore, k_action = jax.random.split(key)
-    greedy = jnp.argmax(q_values, axis=-1)
-    random = jax.random.randint(k_action, greedy.shape, 0, q_values.shape[-1])
+    greedy = masked_argmax(q_values, mask)
+    random = uniform_legal_action(k_action, mask, q_values.shape[-1], greedy.shape)
     explore = jax.random.uniform(k_explore, greedy.shape) < epsilon
     return jnp.where(explore, random, greedy).astype(jnp.int32)
 
 
-def q_targets(q_next_target, q_next_online, r_t, terminated_t, gamma, double_dqn):
-    """One-step (double) DQN targets. `q_next_*` are `[N, A]` at the true next obs."""
+def q_targets(q_next_target, q_next_online, r_t, terminated_t, gamma, double_dqn, mask=None):
+    """One-step (double) DQN targets. `q_next_*` are `[N, A]` at the true next obs; `mask
+    [N, A]`: the next observation's legal actions (the argmax ranges over them only)."""
     if double_dqn:
-        a_star = jnp.argmax(q_next_online, axis=-1)
+        a_star = masked_argmax(q_next_online, mask)
     else:
-        a_star = jnp.argmax(q_next_target, axis=-1)
+        a_star = masked_argmax(q_next_target, mask)
     v_tp1 = jnp.take_along_axis(q_next_target, a_star[:, None], axis=-1)[:, 0]
     return td_target(r_t, v_tp1, terminated_t, gamma)
 
@@ -180,7 +189,7 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer
         return State(params=params, target_params=params, opt_state=tx.init(params), **fields)
 
     def policy(state, obs, key, env_steps):
-        return epsilon_greedy(key, greedy(state.params, obs), epsilon(env_steps))
+        return epsilon_greedy(key, greedy(state.params, obs), epsilon(env_steps), action_mask(obs))
 
     def learn(state, batch, key):
         (loss, aux), grads = grad_fn(state.params, state.target_params, batch)
@@ -212,7 +221,7 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer
         return state, metrics
 
     def act(state: State, obs, key):
-        return jnp.argmax(greedy(state.params, obs), axis=-1).astype(jnp.int32)
+        return masked_argmax(greedy(state.params, obs), action_mask(obs))
 
     return Agent(init, update, act, config.num_updates, env, env_params, config)
 
@@ -231,7 +240,7 @@ def make_distributional_agent(
         num_outputs,
         tuple(config.hidden_sizes),
         config.activation,
-        obs_ndim=len(envs.obs_shape(env, env_params)),
+        **net_kwargs(config, env, env_params),
     )
     pick = lambda out, a: jnp.take_along_axis(out, a[:, None, None], axis=1)[:, 0]
 
@@ -243,7 +252,8 @@ def make_distributional_agent(
         out_next = net.apply(target_params, batch["next_obs"])
         q_next = q_values(params, batch["next_obs"]) if config.double_dqn else to_q(out_next)
         next_all = out_next if next_of is None else next_of(out_next)
-        return loss_of(out_sa, pick(next_all, jnp.argmax(q_next, axis=-1)), batch)
+        a_star = masked_argmax(q_next, action_mask(batch["next_obs"]))
+        return loss_of(out_sa, pick(next_all, a_star), batch)
 
     return make_value_agent(env, env_params, config, net, loss_fn, q_values, name)
 
@@ -261,9 +271,9 @@ def make(env, env_params, config: Config = Config(), *, buffer=None, input_fn=No
         envs.num_actions(env, env_params),
         tuple(config.hidden_sizes),
         config.activation,
-        obs_ndim=len(envs.obs_shape(env, env_params)),
         dueling=config.dueling,
         input_fn=input_fn,
+        **net_kwargs(config, env, env_params),
     )
 
     def loss_fn(params, target_params, batch):
@@ -277,6 +287,7 @@ def make(env, env_params, config: Config = Config(), *, buffer=None, input_fn=No
             batch["terminated"],
             config.gamma,
             config.double_dqn,
+            action_mask(batch["next_obs"]),
         )
         loss, q_sa = td_loss(q, batch["action"], target, kind=config.loss)
         return loss, {"q_mean": q_sa.mean()}

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from purerl.core import onpolicy, schedules
+from purerl.core import networks, onpolicy, schedules
 from purerl.core import validation as V
 from purerl.core.losses import approx_kl, clip_policy_loss, normalize, value_loss
 from purerl.core.rollout import episode_metrics, reset_envs
@@ -245,6 +245,7 @@ def build(env, env_params, config: Config):
         config.activation,
         config.shared_torso,
         config.log_std_init,
+        config=config,
     )
     lr = config.learning_rate
     if config.anneal_lr:
@@ -259,7 +260,7 @@ def init_state(k_net, k_env, k_state, net, tx, env, env_params, config: Config) 
     `net` initialised with `k_net`, `tx`'s optimiser state, `k_state` the state's key.
     (Used by `make`, data-parallel PPO and the imitation learners that train PPO.)"""
     obs, env_state = reset_envs(k_env, env, env_params, config.num_envs)
-    params = net.init(k_net, obs[:1])
+    params = net.init(k_net, networks.first_obs(obs))
     return State(
         params=params,
         opt_state=tx.init(params),

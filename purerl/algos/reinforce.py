@@ -110,7 +110,13 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             f"num_steps >= {limit}"
         )
     net = onpolicy.make_actor_critic(
-        env, env_params, config.hidden_sizes, config.activation, False, config.log_std_init
+        env,
+        env_params,
+        config.hidden_sizes,
+        config.activation,
+        False,
+        config.log_std_init,
+        config=config,
     )
     tx = onpolicy.make_optimizer(
         "adam", config.learning_rate, max_grad_norm=config.max_grad_norm, eps=1e-8

@@ -197,6 +197,7 @@ def discrete_head(env, env_params, config, obs_ndim: int, **net_kwargs) -> Head:
     computed exactly (Christodoulou 2019)."""
     n = envs.num_actions(env, env_params)
     hidden, act_fn = tuple(config.hidden_sizes), config.activation
+    net_kwargs = {"torso": config.torso_spec, **net_kwargs}
     actor = DiscreteActor(n, hidden, act_fn, obs_ndim, **net_kwargs)
     critic = DiscreteQEnsemble(n, config.num_critics, hidden, act_fn, obs_ndim, **net_kwargs)
 
@@ -248,7 +249,7 @@ def make(env, env_params, config: Config = Config(), *, buffer=None, input_fn=No
     if not isinstance(config, Config):
         raise ValueError(f"sac.make expects a sac.Config, got {type(config).__name__}")
     build = discrete_head if envs.is_discrete(env, env_params) else continuous_head
-    obs_ndim = len(envs.obs_shape(env, env_params))
+    obs_ndim = envs.obs_ndim(env, env_params)
     head = build(env, env_params, config, obs_ndim, input_fn=input_fn)
     actor = head.actor
     target_entropy = (

@@ -83,17 +83,32 @@ def shared_fields() -> list[tuple]:
     return [(n, *_f(t, d, h)) for n, t, d, h in flags]
 
 
+def env_flag(argv, default: str = "CartPole-v1") -> str:
+    """The value of `--env` in `argv` (its preset becomes the Config's defaults)."""
+    for i, arg in enumerate(argv):
+        if arg == "--env" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--env="):
+            return arg.split("=", 1)[1]
+    return default
+
+
 def parse(algo, argv=None):
     """The parsed flags: an `Args` dataclass with `config` (an `algo.Config`) and the
     shared flags."""
     import tyro
 
+    from purerl import presets
+
     args_cls = dataclasses.make_dataclass(
         "Args", [("config", tyro.conf.OmitArgPrefixes[algo.Config]), *shared_fields()]
     )
+    env_id = env_flag(sys.argv[1:] if argv is None else argv)
     return tyro.cli(
         args_cls,
-        default=args_cls(config=algo.Config()),
+        # the Config's defaults are the tuned preset for that env (e.g. MinAtar's); flags
+        # override them
+        default=args_cls(config=presets.config(algo, env_id), env=env_id),
         args=argv,
         description=(sys.modules.get("__main__").__doc__ or "").split("\n\n")[0] or None,
     )

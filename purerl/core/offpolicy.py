@@ -32,8 +32,9 @@ import jax.numpy as jnp
 
 from purerl.core import validation as V
 from purerl.core.buffers import ReplayBuffer
+from purerl.core.networks import TorsoConfig
 from purerl.core.rollout import episode_metrics, reset_envs, rollout
-from purerl.nets import ACTIVATIONS
+from purerl.nets import ACTIVATIONS, action_mask, uniform_legal_action
 from purerl.types import Activation, Metrics, PRNGKey
 
 # policy(state, obs [B, ...], key, env_steps) -> action [B, ...]
@@ -45,7 +46,7 @@ PhaseHook = Callable[[Any, jax.Array, jax.Array], Any]
 
 
 @dataclasses.dataclass(frozen=True)
-class ReplayConfig(V.ConfigBase):
+class ReplayConfig(TorsoConfig):
     """The replay-loop hyper-parameters every off-policy `Config` shares (DQN, C51, QR-DQN,
     DDPG, TD3, SAC), validated once here (defaults: a Pendulum-ready continuous-control
     setting; a subclass changes them with class keywords, see `validation.ConfigBase`)."""
@@ -80,6 +81,7 @@ class ReplayConfig(V.ConfigBase):
             )
         V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
         V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
+        self.check_torso(c)
 
     @property
     def steps_per_update(self) -> int:
@@ -119,11 +121,15 @@ def crossed(before, after, interval: int):
 
 def uniform_policy(env, env_params) -> Callable[[Any, PRNGKey], Any]:
     """`(obs [B, ...], key) -> action [B, ...]` sampled uniformly from the action space
-    (for continuous envs from `purerl.make_env`, the box [-1, 1]^d)."""
+    (for continuous envs from `purerl.make_env`, the box [-1, 1]^d); uniformly among the
+    legal actions of an observation with an action mask."""
     space = env.action_space(env_params)
 
     def sample(obs, key):
         num_envs = jax.tree.leaves(obs)[0].shape[0]
+        mask = action_mask(obs)
+        if mask is not None:
+            return uniform_legal_action(key, mask, int(space.n)).astype(space.dtype)
         return jax.vmap(space.sample)(jax.random.split(key, num_envs))
 
     return sample

@@ -29,6 +29,7 @@ from purerl import envs
 from purerl.core import schedules
 from purerl.core import validation as V
 from purerl.core.losses import masked_mean, normalize
+from purerl.core.networks import TorsoConfig, first_obs, net_kwargs
 from purerl.core.returns import gae
 from purerl.core.rollout import reset_envs, rollout
 from purerl.nets import ACTIVATIONS, ActorCritic
@@ -39,7 +40,7 @@ VALUE_KEYS = ("critic_torso", "value_head")
 
 
 @dataclasses.dataclass(frozen=True)
-class RolloutConfig(V.ConfigBase):
+class RolloutConfig(TorsoConfig):
     """The hyper-parameters every on-policy `Config` shares, validated once here: each
     update collects `num_steps` steps from each of `num_envs` envs (`batch_size` env steps)
     and learns from them (defaults: VPG's; a subclass changes them with class keywords,
@@ -61,6 +62,7 @@ class RolloutConfig(V.ConfigBase):
         V.check_unit(c, "gamma", self.gamma)
         V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
         V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
+        self.check_torso(c)
         V.check_budget(c, self.total_timesteps, self.batch_size, self._budget_unit())
 
     def _budget_unit(self) -> str:
@@ -84,9 +86,12 @@ def make_actor_critic(
     activation: str,
     shared_torso: bool = False,
     log_std_init: float = 0.0,
+    *,
+    config: TorsoConfig | None = None,
 ) -> ActorCritic:
     """An `ActorCritic` sized for `env`: categorical head for discrete actions, diagonal
-    Gaussian (in the [-1, 1] action space of `RescaleAction`) for continuous ones."""
+    Gaussian (in the [-1, 1] action space of `RescaleAction`) for continuous ones; its
+    torsos follow `config`'s torso fields (`networks.net_kwargs`; None: MLPs)."""
     discrete = envs.is_discrete(env, env_params)
     action_dim = envs.num_actions(env, env_params) if discrete else envs.action_dim(env, env_params)
     return ActorCritic(
@@ -94,10 +99,14 @@ def make_actor_critic(
         discrete=discrete,
         hidden_sizes=tuple(hidden_sizes),
         activation=activation,
-        obs_ndim=len(envs.obs_shape(env, env_params)),
         shared_torso=shared_torso,
         log_std_init=log_std_init,
+        **(net_kwargs(config, env, env_params) if config is not None else _mlp(env, env_params)),
     )
+
+
+def _mlp(env, env_params) -> dict:
+    return {"obs_ndim": envs.obs_ndim(env, env_params)}
 
 
 def split_params(params: dict) -> tuple[dict, dict]:
@@ -118,7 +127,7 @@ def init_net_and_envs(key, net, env, env_params, num_envs: int):
     Returns `(params, env_state, obs [num_envs, ...], key)`, `key` for the train state."""
     k_net, k_env, k_state = jax.random.split(key, 3)
     obs, env_state = reset_envs(k_env, env, env_params, num_envs)
-    return net.init(k_net, obs[:1]), env_state, obs, k_state
+    return net.init(k_net, first_obs(obs)), env_state, obs, k_state
 
 
 def policy_step(net, params, opt_state, tx, obs, loss_fn):

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 from gymnax.environments import environment, spaces
 
-from purerl.envs import checks, goal, suites
+from purerl.envs import checks, goal, masked, minatar, suites
 from purerl.envs import wrappers as w
 
 # purerl's own environments (goal-conditioned envs, ...) register here: id -> factory
@@ -26,6 +26,9 @@ def register(env_id: str, factory: Callable[..., tuple[Any, Any]]) -> None:
 
 register("BitFlip-v0", goal.make_bitflip)
 register("PointReach-v0", goal.make_point_reach)
+register("LegalMoves-v0", masked.make_legal_moves)
+# gymnax's id, a faster step with the same results (see purerl/envs/minatar.py)
+register("SpaceInvaders-MinAtar", minatar.make_space_invaders)
 
 
 def registered_envs() -> list[str]:
@@ -133,6 +136,17 @@ def obs_shape(env, env_params) -> tuple[int, ...]:
     desired_goal)`."""
     reset_obs = lambda k: goal.network_input(env.reset(k, env_params)[0])
     return tuple(jax.eval_shape(reset_obs, jax.random.key(0)).shape)
+
+
+def obs_ndim(env, env_params) -> int | tuple[tuple[str, int], ...]:
+    """The trailing observation dims a network reads: `len(obs_shape)` for an array
+    observation (a goal dict counts as its network input), `((key, ndim), ...)` sorted by
+    key for any other dict observation (e.g. `{"obs": ..., "action_mask": ...}`)."""
+    reset_obs = lambda k: goal.network_input(env.reset(k, env_params)[0])
+    obs = jax.eval_shape(reset_obs, jax.random.key(0))
+    if isinstance(obs, dict):
+        return tuple((k, len(obs[k].shape)) for k in sorted(obs))
+    return len(obs.shape)
 
 
 def env_name(env) -> str:

@@ -61,6 +61,7 @@ def reward_net(env, env_params, config: Config) -> ShapedReward:
     return ShapedReward(
         hidden_sizes=tuple(config.disc_hidden_sizes),
         activation=config.disc_activation,
+        torso=config.ppo.torso_spec,
         obs_ndim=len(envs.obs_shape(env, env_params)),
     )
 

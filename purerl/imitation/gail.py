@@ -86,6 +86,12 @@ class State:
         return self.policy.env_state
 
 
+def _learner_config(config):
+    """The policy learner's Config (GAIL, AIRL: `ppo`; DAC: `sac`): its torso fields size
+    the discriminator's image encoder too."""
+    return config.ppo if hasattr(config, "ppo") else config.sac
+
+
 def discriminator_net(env, env_params, config: Config) -> Discriminator:
     """The discriminator `l(s, a)` for `env`."""
     discrete = envs.is_discrete(env, env_params)
@@ -93,6 +99,7 @@ def discriminator_net(env, env_params, config: Config) -> Discriminator:
         hidden_sizes=tuple(config.disc_hidden_sizes),
         activation=config.disc_activation,
         obs_ndim=len(envs.obs_shape(env, env_params)),
+        torso=_learner_config(config).torso_spec,
         num_actions=envs.num_actions(env, env_params) if discrete else 0,
         action_ndim=0 if discrete else len(envs.action_shape(env, env_params)),
     )

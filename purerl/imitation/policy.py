@@ -28,11 +28,12 @@ import optax
 from purerl import envs
 from purerl.core import onpolicy
 from purerl.core import validation as V
+from purerl.core.networks import TorsoConfig
 from purerl.nets import ACTIVATIONS
 
 
 @dataclasses.dataclass(frozen=True)
-class PolicyConfig(V.ConfigBase):
+class PolicyConfig(TorsoConfig):
     """Hyper-parameters of the cloned policy and its optimiser (shared by BC and DAgger)."""
 
     loss: str = "nll"  # "nll" (stochastic policy) | "mse" (deterministic, continuous only)
@@ -54,6 +55,7 @@ class PolicyConfig(V.ConfigBase):
         V.check_int(c, "batch_size", self.batch_size)
         V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
         V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
+        self.check_torso(c)
 
 
 class Policy:
@@ -74,6 +76,7 @@ class Policy:
             config.hidden_sizes,
             config.activation,
             log_std_init=config.log_std_init,
+            config=config,
         )
         self.tx = optax.chain(
             optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)

@@ -30,13 +30,26 @@ from purerl.nets.critics import (
 )
 from purerl.nets.discriminators import Discriminator, ShapedReward
 from purerl.nets.dynamics import GaussianMLP, bound_penalty
+from purerl.nets.masks import action_mask, mask_logits, masked_argmax, uniform_legal_action
 from purerl.nets.policy_value import PolicyValueNet
-from purerl.nets.torsos import ACTIVATIONS, MLP, get_activation, network_array, orthogonal
+from purerl.nets.torsos import (
+    ACTIVATIONS,
+    CNN,
+    MLP,
+    TORSOS,
+    Torso,
+    TorsoSpec,
+    get_activation,
+    network_array,
+    orthogonal,
+)
 from purerl.nets.transformer import TransformerLM
 
 __all__ = [
     "ACTIVATIONS",
+    "CNN",
     "MLP",
+    "TORSOS",
     "ActorCritic",
     "CategoricalHead",
     "ContinuousQEnsemble",
@@ -52,13 +65,19 @@ __all__ = [
     "QNetwork",
     "ShapedReward",
     "TanhGaussianActor",
+    "Torso",
+    "TorsoSpec",
     "TransformerLM",
     "ValueHead",
+    "action_mask",
     "bound_penalty",
     "get_activation",
     "log_one_minus_tanh_sq",
+    "mask_logits",
+    "masked_argmax",
     "network_array",
     "orthogonal",
     "tanh_gaussian_log_prob",
     "tanh_gaussian_sample",
+    "uniform_legal_action",
 ]

@@ -13,20 +13,24 @@ import jax.numpy as jnp
 import numpy as np
 
 from purerl.nets.critics import ValueHead
-from purerl.nets.torsos import MLP, InputFn, orthogonal
+from purerl.nets.masks import action_mask, mask_logits
+from purerl.nets.torsos import MLP, InputFn, Torso, TorsoSpec, orthogonal
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 class CategoricalHead(nn.Module):
-    """Logits for `num_actions` choices -> `distrax.Categorical` (orthogonal init, gain 0.01)."""
+    """Logits for `num_actions` choices -> `distrax.Categorical` (orthogonal init, gain 0.01).
+
+    `mask` (`bool [..., num_actions]`, optional): illegal actions get probability 0, so
+    sampling, `log_prob`, `entropy` and `mode` see only the legal ones."""
 
     num_actions: int
 
     @nn.compact
-    def __call__(self, h):
+    def __call__(self, h, mask=None):
         logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
-        return distrax.Categorical(logits=logits)
+        return distrax.Categorical(logits=mask_logits(logits, mask))
 
 
 class GaussianHead(nn.Module):
@@ -52,19 +56,22 @@ class ActorCritic(nn.Module):
     """Policy and value function: `apply(params, obs) -> (distribution, value)`.
 
     `discrete=True`: categorical over `action_dim` actions; else diagonal Gaussian over
-    `action_dim` dims. Separate torsos by default (`shared_torso=False`).
+    `action_dim` dims. Separate torsos by default (`shared_torso=False`). `torso` picks
+    the CNN for image observations (`TorsoSpec`; None: the MLP); a dict observation's
+    `"action_mask"` masks the categorical policy.
     """
 
     action_dim: int
     discrete: bool
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "tanh"
-    obs_ndim: int = 1
+    obs_ndim: int | tuple = 1
     shared_torso: bool = False
     log_std_init: float = 0.0
+    torso: TorsoSpec | None = None
 
     def setup(self):
-        mlp = lambda: MLP(self.hidden_sizes, self.activation, self.obs_ndim)
+        mlp = lambda: Torso(self.hidden_sizes, self.activation, self.obs_ndim, spec=self.torso)
         self.actor_torso = mlp()
         self.critic_torso = self.actor_torso if self.shared_torso else mlp()
         if self.discrete:
@@ -77,7 +84,10 @@ class ActorCritic(nn.Module):
         return self.policy(obs), self.value(obs)
 
     def policy(self, obs):
-        return self.policy_head(self.actor_torso(obs))
+        h = self.actor_torso(obs)
+        if self.discrete:
+            return self.policy_head(h, action_mask(obs))
+        return self.policy_head(h)
 
     def value(self, obs):
         return self.value_head(self.critic_torso(obs))
@@ -125,18 +135,21 @@ class TanhGaussianActor(nn.Module):
 
 
 class DiscreteActor(nn.Module):
-    """Categorical policy logits `[..., num_actions]` (discrete SAC)."""
+    """Categorical policy logits `[..., num_actions]` (discrete SAC); illegal actions of a
+    masked observation get the most negative finite logit."""
 
     num_actions: int
     hidden_sizes: Sequence[int] = (256, 256)
     activation: str = "relu"
-    obs_ndim: int = 1
+    obs_ndim: int | tuple = 1
     input_fn: InputFn = None
+    torso: TorsoSpec | None = None
 
     @nn.compact
     def __call__(self, obs):
-        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn)(obs)
-        return nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
+        h = Torso(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn, self.torso)(obs)
+        logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
+        return mask_logits(logits, action_mask(obs))
 
 
 # ------------------------------------------------------------ tanh-Gaussian maths

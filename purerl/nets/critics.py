@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from purerl.nets.torsos import MLP, InputFn, network_array, orthogonal
+from purerl.nets.torsos import MLP, InputFn, Torso, TorsoSpec, network_array, orthogonal
 
 
 class ValueHead(nn.Module):
@@ -26,13 +26,14 @@ class QNetwork(nn.Module):
     num_actions: int
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "relu"
-    obs_ndim: int = 1
+    obs_ndim: int | tuple = 1
     dueling: bool = False
     input_fn: InputFn = None
+    torso: TorsoSpec | None = None  # None: the MLP
 
     @nn.compact
     def __call__(self, obs):
-        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn)(obs)
+        h = Torso(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn, self.torso)(obs)
         if not self.dueling:
             return nn.Dense(self.num_actions, kernel_init=orthogonal(1.0))(h)
         a = nn.Dense(self.num_actions, kernel_init=orthogonal(1.0))(h)
@@ -49,12 +50,13 @@ class DistributionalQNetwork(nn.Module):
     num_outputs: int
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "relu"
-    obs_ndim: int = 1
+    obs_ndim: int | tuple = 1
     input_fn: InputFn = None
+    torso: TorsoSpec | None = None  # None: the MLP
 
     @nn.compact
     def __call__(self, obs):
-        h = MLP(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn)(obs)
+        h = Torso(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn, self.torso)(obs)
         out = nn.Dense(self.num_actions * self.num_outputs, kernel_init=orthogonal(1.0))(h)
         return out.reshape(out.shape[:-1] + (self.num_actions, self.num_outputs))
 
@@ -111,8 +113,9 @@ class DiscreteQEnsemble(nn.Module):
     num_critics: int = 2
     hidden_sizes: Sequence[int] = (256, 256)
     activation: str = "relu"
-    obs_ndim: int = 1
+    obs_ndim: int | tuple = 1
     input_fn: InputFn = None
+    torso: TorsoSpec | None = None  # None: the MLP
 
     @nn.compact
     def __call__(self, obs):
@@ -123,6 +126,7 @@ class DiscreteQEnsemble(nn.Module):
             self.activation,
             self.obs_ndim,
             input_fn=self.input_fn,
+            torso=self.torso,
         )
         return critic(obs)
 

@@ -8,7 +8,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from purerl.nets.torsos import MLP, network_array, orthogonal
+from purerl.nets.torsos import CNN, MLP, Torso, TorsoSpec, network_array, orthogonal
 
 
 class Discriminator(nn.Module):
@@ -16,7 +16,8 @@ class Discriminator(nn.Module):
 
     `apply(params, obs [..., *obs_shape], action [..., *action_shape]) -> [...]`. Discrete
     actions (`num_actions > 0`) enter one-hot; continuous ones as they are (`action_ndim`
-    trailing dims, 0 for a scalar action).
+    trailing dims, 0 for a scalar action). `torso`: image observations go through its
+    CNN before joining the action (None: flattened as they are).
     """
 
     hidden_sizes: Sequence[int] = (64, 64)
@@ -24,10 +25,15 @@ class Discriminator(nn.Module):
     obs_ndim: int = 1
     num_actions: int = 0
     action_ndim: int = 1
+    torso: TorsoSpec | None = None
 
     @nn.compact
     def __call__(self, obs, action):
-        s = network_array(obs, self.obs_ndim)
+        t = self.torso
+        if t is not None and t.uses_cnn(self.obs_ndim):
+            s = CNN(t.cnn_channels, t.cnn_kernels, t.cnn_strides)(obs)
+        else:
+            s = network_array(obs, self.obs_ndim)
         if self.num_actions:
             a = jax.nn.one_hot(action, self.num_actions)
         elif self.action_ndim == 0:
@@ -48,12 +54,14 @@ class ShapedReward(nn.Module):
 
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "tanh"
-    obs_ndim: int = 1
+    obs_ndim: int | tuple = 1
+    torso: TorsoSpec | None = None  # None: MLPs
 
     def setup(self):
-        self.g_torso = MLP(self.hidden_sizes, self.activation, self.obs_ndim)
+        torso = lambda: Torso(self.hidden_sizes, self.activation, self.obs_ndim, spec=self.torso)
+        self.g_torso = torso()
         self.g_head = nn.Dense(1, kernel_init=orthogonal(1.0))
-        self.h_torso = MLP(self.hidden_sizes, self.activation, self.obs_ndim)
+        self.h_torso = torso()
         self.h_head = nn.Dense(1, kernel_init=orthogonal(1.0))
 
     def reward(self, obs):

@@ -1,5 +1,5 @@
-"""Torsos and their building blocks: the MLP, activations by name, and an orthogonal
-initialiser without LAPACK.
+"""Torsos and their building blocks: the MLP, the CNN, `Torso` (picks one per observation
+leaf), activations by name, and an orthogonal initialiser without LAPACK.
 
 `flax.linen.initializers.orthogonal` calls LAPACK's QR. Under `jax.vmap` (many seeds in one
 compile) that becomes a batched QR custom call, which XLA:CPU parallelises over its own
@@ -13,6 +13,7 @@ fix), no custom calls, safe under any vmap.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from purerl.types import ACTION_MASK
 
 ACTIVATIONS: dict[str, Callable] = {
     "tanh": jnp.tanh,
@@ -120,4 +123,147 @@ class MLP(nn.Module):
         return x
 
 
-__all__ = ["ACTIVATIONS", "MLP", "get_activation", "network_array", "orthogonal"]
+TORSOS = ("auto", "mlp", "cnn")
+
+
+@dataclasses.dataclass(frozen=True)
+class TorsoSpec:
+    """Which torso a network puts before its heads (hashable: a flax module field).
+
+    `kind`: `"mlp"`, `"cnn"` (every observation leaf of rank 3, `(H, W, C)`, goes through
+    conv layers first; other leaves through the MLP alone) or `"auto"` (the CNN for rank-3
+    leaves, the MLP for the rest; the same as `"cnn"` in effect, `"cnn"` additionally
+    insists on an image leaf at build time). `cnn_channels[i]`, `cnn_kernels[i]` (square)
+    and `cnn_strides[i]` describe conv layer `i` ("VALID" padding, ReLU).
+    """
+
+    kind: str = "auto"
+    cnn_channels: tuple[int, ...] = (16,)
+    cnn_kernels: tuple[int, ...] = (3,)
+    cnn_strides: tuple[int, ...] = (1,)
+
+    def __post_init__(self):
+        if self.kind not in TORSOS:
+            raise ValueError(f"torso must be one of {list(TORSOS)}, got {self.kind!r}")
+        n = len(self.cnn_channels)
+        if not (len(self.cnn_kernels) == len(self.cnn_strides) == n):
+            raise ValueError(
+                "cnn_channels, cnn_kernels and cnn_strides need one entry per conv layer, got "
+                f"{self.cnn_channels}, {self.cnn_kernels}, {self.cnn_strides}"
+            )
+
+    def uses_cnn(self, leaf_ndim: int) -> bool:
+        return self.kind != "mlp" and leaf_ndim == 3
+
+
+class CNN(nn.Module):
+    """Conv torso for image observations `[..., H, W, C]` (any number of leading batch
+    dims): per layer `relu(conv(x))` ("VALID" padding, square kernels, orthogonal init
+    with gain sqrt(2), zero biases), then flattened to `[..., H' * W' * C']`."""
+
+    channels: Sequence[int] = (16,)
+    kernels: Sequence[int] = (3,)
+    strides: Sequence[int] = (1,)
+
+    @nn.compact
+    def __call__(self, x):
+        x = jnp.asarray(x, jnp.float32)
+        batch = x.shape[:-3]
+        x = x.reshape((-1,) + x.shape[-3:])
+        for i, (c, k, s) in enumerate(zip(self.channels, self.kernels, self.strides, strict=True)):
+            x = nn.relu(_Conv(c, k, s, name=f"Conv_{i}")(x))
+        return x.reshape(batch + (-1,))
+
+
+class _Conv(nn.Module):
+    """A VALID 2-D convolution as one matmul over extracted patches (im2col): XLA:CPU runs
+    this several times faster than its native convolution and its gradients. Parameters
+    as `nn.Conv`'s: `kernel [k, k, C_in, C_out]` (orthogonal, gain sqrt(2)), `bias`."""
+
+    features: int
+    kernel: int
+    stride: int
+
+    @nn.compact
+    def __call__(self, x):  # [N, H, W, C] -> [N, H', W', features]
+        k, s = self.kernel, self.stride
+        n, h, w, c = x.shape
+        ho, wo = (h - k) // s + 1, (w - k) // s + 1
+        kernel = self.param("kernel", orthogonal(np.sqrt(2)), (k, k, c, self.features))
+        bias = self.param("bias", nn.initializers.zeros, (self.features,))
+        patches = [
+            x[:, di : di + s * (ho - 1) + 1 : s, dj : dj + s * (wo - 1) + 1 : s, :]
+            for di in range(k)
+            for dj in range(k)
+        ]
+        cols = jnp.concatenate(patches, axis=-1)  # [N, H', W', k * k * C], (di, dj, c) order
+        return cols @ kernel.reshape(k * k * c, self.features) + bias
+
+
+def _leaf_ndims(obs_ndim, keys) -> dict:
+    if isinstance(obs_ndim, int):
+        return dict.fromkeys(keys, obs_ndim)
+    return dict(obs_ndim)
+
+
+class Torso(nn.Module):
+    """The torso of every purerl network: `spec` (a `TorsoSpec`; None: the plain MLP) picks
+    the CNN (then the MLP) for rank-3 observations and the MLP alone for the rest.
+
+    `obs_ndim`: the trailing observation dims of an array observation, or for a dict
+    observation `((key, ndim), ...)` per leaf (`purerl.envs.obs_ndim` computes it). A dict
+    observation sends each leaf (sorted by key) through its own torso and concatenates the
+    features; its `"action_mask"` leaf (`purerl.types.ACTION_MASK`) is not a network input
+    (the policy / Q heads read it). Output `[..., features]`; with the plain MLP the
+    parameters are laid out exactly as `MLP`'s (`Dense_0`, ...).
+    """
+
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+    obs_ndim: int | tuple = 1
+    input_fn: InputFn = None
+    spec: TorsoSpec | None = None
+
+    @nn.compact
+    def __call__(self, x):
+        if self.input_fn is not None:
+            x = self.input_fn(x)
+        if not isinstance(x, Mapping):
+            return self._leaf(x, self.obs_ndim if isinstance(self.obs_ndim, int) else 1)
+        keys = sorted(k for k in x if k != ACTION_MASK)
+        if not keys:
+            raise ValueError("a dict observation needs at least one leaf besides 'action_mask'")
+        ndims = _leaf_ndims(self.obs_ndim, keys)
+        if len(keys) == 1:
+            return self._leaf(x[keys[0]], ndims[keys[0]])
+        feats = [
+            Torso(self.hidden_sizes, self.activation, ndims[k], None, self.spec, name=f"obs_{k}")(
+                x[k]
+            )
+            for k in keys
+        ]
+        return jnp.concatenate(feats, axis=-1)
+
+    def _leaf(self, x, ndim: int):
+        spec = self.spec or TorsoSpec("mlp")
+        if spec.uses_cnn(ndim):
+            x = CNN(spec.cnn_channels, spec.cnn_kernels, spec.cnn_strides)(x)
+            ndim = 1
+        x = network_array(x, ndim)
+        act = get_activation(self.activation)
+        for h in self.hidden_sizes:
+            x = act(nn.Dense(h, kernel_init=orthogonal(np.sqrt(2)))(x))
+        return x
+
+
+__all__ = [
+    "ACTIVATIONS",
+    "CNN",
+    "MLP",
+    "TORSOS",
+    "Torso",
+    "TorsoSpec",
+    "get_activation",
+    "network_array",
+    "orthogonal",
+]
