@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from purerl.envs.wrappers import inherit_statistics
 from purerl.types import Agent, Metrics, PRNGKey, State
@@ -135,6 +136,12 @@ def jit_cache(owner) -> dict:
     return cache
 
 
+def _check_count(name: str, value) -> None:
+    """A positive Python (or numpy) int, else a clear ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"evaluate: {name} must be a positive int, got {value!r}")
+
+
 def evaluate(
     agent: Agent,
     state: State,
@@ -150,7 +157,13 @@ def evaluate(
 
     Returns:
       `[num_episodes]` returns.
+
+    Raises:
+      ValueError: `num_episodes` or `max_steps` not a positive int (before tracing).
     """
+    _check_count("num_episodes", num_episodes)
+    if max_steps is not None:
+        _check_count("max_steps", max_steps)
     env, params = agent.env, agent.env_params
     if env is None:
         raise ValueError("evaluate: this agent carries no env (Agent.env is None)")
