@@ -200,12 +200,19 @@ def make(config: Config = Config()) -> LM:
         _, rest = jax.lax.scan(step, carry, xs)
         return jnp.concatenate([prompts, first[:, None], rest.T], axis=1)
 
+    jitted_generate = jax.jit(generate, static_argnums=3)
+
+    def checked_generate(params, prompts, key, num_tokens: int, temperature=1.0):
+        """`generate`, its arguments checked before tracing (prompt ids where concrete)."""
+        _check_generate(prompts, num_tokens, config.max_len, temperature, config.vocab_size)
+        return jitted_generate(params, prompts, key, num_tokens, temperature)
+
     # jitted (inlined when called inside another jit): fast when called eagerly too
     return LM(
         jax.jit(init),
         jax.jit(apply),
         jax.jit(features),
-        jax.jit(generate, static_argnums=3),
+        checked_generate,
         config.d_model,
         config.vocab_size,
         config.max_len,
