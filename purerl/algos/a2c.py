@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from purerl.core import onpolicy
+from purerl.core import counter, onpolicy
 from purerl.core import validation as V
 from purerl.core.losses import normalize, policy_gradient_loss, value_loss
 from purerl.core.rollout import episode_metrics
@@ -70,7 +70,7 @@ class State:
     env_state: object  # [num_envs]
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
-    step: jax.Array
+    step: counter.Count  # updates done (wide: exact past 2^31)
 
 
 # ------------------------------------------------------------------- pure pieces
@@ -143,7 +143,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
 
     def init(key) -> State:
         params, env_state, obs, k_state = onpolicy.init_net_and_envs(key, net, env, env_params, B)
-        return State(params, tx.init(params), env_state, obs, k_state, jnp.int32(0))
+        return State(params, tx.init(params), env_state, obs, k_state, counter.zero())
 
     def update(state: State):
         key, k_seg = jax.random.split(state.key)
@@ -152,7 +152,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         )
         upd, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, upd)
-        metrics["env_steps"] = (state.step + 1) * config.batch_size
+        metrics["env_steps"] = counter.to_float(state.step + 1, config.batch_size)
         return State(params, opt_state, env_state, obs, key, state.step + 1), metrics
 
     def act(state: State, obs, key):

@@ -41,7 +41,7 @@ import optax
 from flax import struct
 
 from purerl.algos import a2c
-from purerl.core import onpolicy
+from purerl.core import counter, onpolicy
 from purerl.core import validation as V
 from purerl.types import Agent
 
@@ -75,7 +75,7 @@ class State:
     env_state: object  # [W, num_envs]
     obs: jax.Array  # [W, num_envs, *obs_shape]
     key: jax.Array
-    step: jax.Array  # rounds done
+    step: counter.Count  # rounds done (wide: exact past 2^31)
 
 
 def _index(tree, w):
@@ -108,7 +108,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             env_state=jax.tree.map(split, env_state),
             obs=split(obs),
             key=k_state,
-            step=jnp.zeros((), jnp.int32),
+            step=counter.zero(),
         )
 
     def tick(state: State, w):
@@ -158,7 +158,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
                     jnp.mean(m[k]),
                 )
             metrics["episodes"] = ended.sum()
-        metrics["env_steps"] = (state.step + 1) * config.batch_size
+        metrics["env_steps"] = counter.to_float(state.step + 1, config.batch_size)
         return state.replace(step=state.step + 1), metrics
 
     def act(state: State, obs, key):

@@ -27,7 +27,7 @@ import optax
 from flax import struct
 
 from purerl import envs
-from purerl.core import offpolicy
+from purerl.core import counter, offpolicy
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
 from purerl.core.losses import critic_loss
@@ -78,12 +78,12 @@ class State:
     target_critic_params: dict
     actor_opt_state: optax.OptState
     critic_opt_state: optax.OptState
-    grad_steps: jax.Array  # gradient steps taken (TD3's policy delay counts these)
+    grad_steps: counter.Count  # gradient steps taken (TD3's policy delay counts these)
     buffer_state: object
     env_state: object  # [num_envs]
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
-    step: jax.Array  # updates done
+    step: counter.Count  # updates done (wide: exact past 2^31)
 
 
 # ------------------------------------------------------------------- pure pieces
@@ -174,7 +174,7 @@ def make_deterministic_agent(
             target_critic_params=critic_params,
             actor_opt_state=actor_tx.init(actor_params),
             critic_opt_state=critic_tx.init(critic_params),
-            grad_steps=jnp.zeros((), jnp.int32),
+            grad_steps=counter.zero(),
             **fields,
         )
 
@@ -230,7 +230,7 @@ def make_deterministic_agent(
         if policy_delay == 1:
             state, loss_pi = actor_and_targets(state)
         else:
-            due = state.grad_steps % policy_delay == 0
+            due = counter.divisible(state.grad_steps, policy_delay)
             skip = lambda s: (s, pi_loss(s.actor_params, s.critic_params, batch["obs"]))
             state, loss_pi = jax.lax.cond(due, actor_and_targets, skip, state)
         return state, {"loss/critic": loss_q, "loss/actor": loss_pi, "q_mean": q_mean}

@@ -25,7 +25,7 @@ import optax
 from flax import struct
 
 from purerl import envs
-from purerl.core import offpolicy, schedules
+from purerl.core import counter, offpolicy, schedules
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
 from purerl.core.networks import net_kwargs
@@ -114,7 +114,7 @@ class State:
     env_state: object  # [num_envs]
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
-    step: jax.Array  # updates done
+    step: counter.Count  # updates done (wide: exact past 2^31)
 
 
 # ------------------------------------------------------------------- pure pieces
@@ -197,8 +197,9 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer
         params = optax.apply_updates(state.params, updates)
         return state.replace(params=params, opt_state=opt_state), {f"loss/{name}": loss, **aux}
 
-    def end_phase(state, env_steps, new_env_steps):
-        due = offpolicy.crossed(env_steps, new_env_steps, config.target_update_interval)
+    def end_phase(state, step):
+        interval, per_update = config.target_update_interval, config.steps_per_update
+        due = counter.event_in_update(step, per_update, interval)
         target = polyak(state.target_params, state.params, config.tau)
         target = jax.tree.map(lambda n, o: jnp.where(due, n, o), target, state.target_params)
         return state.replace(target_params=target)
@@ -214,8 +215,8 @@ def make_value_agent(env, env_params, config, net, loss_fn, greedy, name, buffer
     )
 
     def update(state: State):
-        env_steps = state.step * config.steps_per_update
-        eps = jnp.where(env_steps >= config.learning_starts, epsilon(env_steps), 1.0)
+        env_steps = counter.to_float(state.step, config.steps_per_update)
+        eps = jnp.where(offpolicy.learning_started(config, state.step), epsilon(env_steps), 1.0)
         state, metrics = replay_update(state)
         metrics["epsilon"] = jnp.asarray(eps, jnp.float32)
         return state, metrics

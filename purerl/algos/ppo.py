@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from purerl.core import networks, onpolicy, schedules
+from purerl.core import counter, networks, onpolicy, schedules
 from purerl.core import validation as V
 from purerl.core.losses import approx_kl, clip_policy_loss, normalize, value_loss
 from purerl.core.rollout import episode_metrics, reset_envs
@@ -96,7 +96,7 @@ class State:
     env_state: object  # [num_envs] batched env state
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
-    step: jax.Array  # updates done
+    step: counter.Count  # updates done (wide: exact past 2^31)
     kl_coef: jax.Array  # penalty objective's beta
 
 
@@ -267,7 +267,7 @@ def init_state(k_net, k_env, k_state, net, tx, env, env_params, config: Config) 
         env_state=env_state,
         obs=obs,
         key=k_state,
-        step=jnp.zeros((), jnp.int32),
+        step=counter.zero(),
         kl_coef=jnp.asarray(config.kl_coef, jnp.float32),
     )
 
@@ -305,7 +305,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         params, opt_state, kl_coef, metrics = learn(
             k_learn, net, tx, config, state.params, state.opt_state, state.kl_coef, traj, v_tp1
         )
-        metrics["env_steps"] = (state.step + 1) * (T * B)
+        metrics["env_steps"] = counter.to_float(state.step + 1, T * B)
         metrics.update(episode_metrics(traj.info))
         new_state = next_state(state, params, opt_state, kl_coef, env_state, obs, key)
         return new_state, metrics

@@ -18,6 +18,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from purerl.algos import ppo
+from purerl.core import counter
 from purerl.core.devices import batch_mesh
 from purerl.core.rollout import episode_metrics, rollout
 from purerl.types import Agent
@@ -99,7 +100,7 @@ def make(env, env_params, config: ppo.Config, mesh: Mesh | None = None) -> Agent
             reduce=pmean,
             normalize_advantage=normalize if config.normalize_advantages else None,
         )
-        metrics["env_steps"] = (state.step + 1) * (T * B)
+        metrics["env_steps"] = counter.to_float(state.step + 1, T * B)
         metrics.update(episode_metrics(jax.tree.map(lambda x: gathered(x, 1), traj.info)))
         new_state = ppo.next_state(state, params, opt_state, kl_coef, env_state, obs, key)
         return new_state, metrics

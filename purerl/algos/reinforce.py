@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from purerl.core import onpolicy
+from purerl.core import counter, onpolicy
 from purerl.core import validation as V
 from purerl.core.losses import masked_mean, policy_gradient_loss
 from purerl.core.returns import episode_returns, reward_to_go
@@ -69,7 +69,7 @@ class State:
     env_state: object  # [num_envs]; reset every update, statistics kept
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
-    step: jax.Array
+    step: counter.Count  # updates done (wide: exact past 2^31)
 
 
 # ------------------------------------------------------------------- pure pieces
@@ -127,7 +127,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     def init(key) -> State:
         params, env_state, obs, k_state = onpolicy.init_net_and_envs(key, net, env, env_params, B)
         pi, v = onpolicy.split_params(params)
-        return State(params, tx.init(pi), tx_v.init(v), env_state, obs, k_state, jnp.int32(0))
+        return State(params, tx.init(pi), tx_v.init(v), env_state, obs, k_state, counter.zero())
 
     def update(state: State):
         key, k_reset, k_roll = jax.random.split(state.key, 3)
@@ -165,7 +165,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             "entropy": entropy,
             "grad_norm": optax.tree.norm(grads),
             "valid_fraction": jnp.mean(mask.astype(jnp.float32)),
-            "env_steps": (state.step + 1) * (T * B),
+            "env_steps": counter.to_float(state.step + 1, T * B),
             **episode_metrics(traj.info),
         }
         new_state = State(params, opt_state, value_opt_state, env_state, obs, key, state.step + 1)

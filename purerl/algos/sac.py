@@ -34,7 +34,7 @@ import optax
 from flax import struct
 
 from purerl import envs
-from purerl.core import offpolicy
+from purerl.core import counter, offpolicy
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
 from purerl.core.losses import critic_loss
@@ -100,7 +100,7 @@ class State:
     env_state: object  # [num_envs]
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
-    step: jax.Array  # updates done
+    step: counter.Count  # updates done (wide: exact past 2^31)
 
 
 # ------------------------------------------------------------------- pure pieces

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from purerl.core import onpolicy
+from purerl.core import counter, onpolicy
 from purerl.core import validation as V
 from purerl.core.rollout import episode_metrics
 from purerl.types import Agent
@@ -70,7 +70,7 @@ class State:
     env_state: object  # [num_envs]
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
-    step: jax.Array
+    step: counter.Count  # updates done (wide: exact past 2^31)
 
 
 # ------------------------------------------------------------------ pytree algebra
@@ -191,7 +191,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     def init(key) -> State:
         params, env_state, obs, k_state = onpolicy.init_net_and_envs(key, net, env, env_params, B)
         _, v = onpolicy.split_params(params)
-        return State(params, tx_v.init(v), env_state, obs, k_state, jnp.int32(0))
+        return State(params, tx_v.init(v), env_state, obs, k_state, counter.zero())
 
     def update(state: State):
         key, k_roll = jax.random.split(state.key)
@@ -238,7 +238,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             "step_size": optax.tree.norm(step),
             "loss/value": v_loss,
             "entropy": jnp.mean(old_dist.entropy()),
-            "env_steps": (state.step + 1) * (T * B),
+            "env_steps": counter.to_float(state.step + 1, T * B),
             **episode_metrics(traj.info),
         }
         new_state = State(params, value_opt_state, env_state, obs, key, state.step + 1)

@@ -14,6 +14,13 @@ One `update` of an off-policy agent is:
 4. report the learner's metrics (means over the gradient steps; zeros before learning
    starts), `env_steps` and the episode statistics.
 
+The update count `step` is a wide `purerl.core.counter.Count`, exact past 2^31 (up to
+2^62 updates): whether learning has started and whether a periodic event (a target update)
+falls within an update are exact integer decisions taken in update units
+(`learning_started`, `counter.event_in_update`), never on a wrapping int32 env-step count.
+`env_steps` (the metric, and what the exploration policy sees) is its float32 view: exact
+below 2^24 env steps, rounded to float32 beyond, and it keeps rising.
+
 An algorithm supplies the pieces that differ: its exploration policy, one learning step
 (losses, optimiser steps, Polyak target updates) and its evaluation action. Its train
 `State` is a `flax.struct.dataclass` holding its own learner fields (parameters, target
@@ -30,6 +37,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from purerl.core import counter
 from purerl.core import validation as V
 from purerl.core.buffers import ReplayBuffer
 from purerl.core.networks import TorsoConfig
@@ -37,11 +45,11 @@ from purerl.core.rollout import episode_metrics, reset_envs, rollout
 from purerl.nets import ACTIVATIONS, action_mask, uniform_legal_action
 from purerl.types import Activation, Metrics, PRNGKey
 
-# policy(state, obs [B, ...], key, env_steps) -> action [B, ...]
+# policy(state, obs [B, ...], key, env_steps float32) -> action [B, ...]
 ExplorationPolicy = Callable[[Any, Any, PRNGKey, jax.Array], Any]
 # learn(state, batch, key) -> (state, metrics): one gradient step; `batch` leaves [N, ...]
 LearnStep = Callable[[Any, dict, PRNGKey], tuple[Any, Metrics]]
-# end_phase(state, env_steps_before, env_steps_after) -> state
+# end_phase(state, step: Count, the update's 0-based index) -> state
 PhaseHook = Callable[[Any, jax.Array, jax.Array], Any]
 
 
@@ -74,10 +82,25 @@ class ReplayConfig(TorsoConfig):
         V.check_unit(c, "tau", self.tau, closed_low=False)
         if self.batch_size > self.buffer_size:
             raise ValueError(f"{c}: batch_size {self.batch_size} > buffer_size {self.buffer_size}")
-        if self.total_timesteps < self.steps_per_update:
+        V.check_budget(
+            c,
+            self.total_timesteps,
+            self.steps_per_update,
+            f"one update (num_envs * train_frequency = {self.steps_per_update})",
+        )
+        first = counter.updates_to_reach(self.learning_starts, self.steps_per_update)
+        if self.gradient_steps > 0 and first >= self.num_updates:
             raise ValueError(
-                f"{c}: total_timesteps {self.total_timesteps} is less than one update "
-                f"(num_envs * train_frequency = {self.steps_per_update})"
+                f"{c}: learning_starts {self.learning_starts} leaves no learning update within "
+                f"total_timesteps {self.total_timesteps} (updates of num_envs * "
+                f"train_frequency = {self.steps_per_update} env steps; learning starts at "
+                f"update {first} of {self.num_updates}): it would never learn; lower "
+                "learning_starts or raise total_timesteps"
+            )
+        if self.gradient_steps == 0:
+            raise ValueError(
+                f"{c}: gradient_steps 0 takes no gradient step: it would never learn "
+                "(use gradient_steps >= 1)"
             )
         V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
         V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
@@ -113,9 +136,16 @@ def polyak(target, online, tau):
     return jax.tree.map(lambda t, o: tau * o + (1.0 - tau) * t, target, online)
 
 
+def learning_started(config: ReplayConfig, step: counter.Count):
+    """Whether update number `step` learns: `step * steps_per_update >= learning_starts`,
+    exact (compared in update units)."""
+    return step >= counter.updates_to_reach(config.learning_starts, config.steps_per_update)
+
+
 def crossed(before, after, interval: int):
     """True when a multiple of `interval` lies in `(before, after]` (an event every
-    `interval` env steps fell within this update)."""
+    `interval` env steps fell within this update). On int32 env-step counts this wraps
+    at 2^31: the replay loop uses `counter.event_in_update` on its wide update count."""
     return (after // interval) > (before // interval)
 
 
@@ -167,7 +197,7 @@ def init_fields(key: PRNGKey, env, env_params, num_envs: int, buffer: ReplayBuff
         "env_state": env_state,
         "obs": obs,
         "key": k_state,
-        "step": jnp.zeros((), jnp.int32),
+        "step": counter.zero(),
     }
 
 
@@ -192,16 +222,18 @@ def make_update(
         `train_frequency` steps from each of `num_envs` envs, then (once `learning_starts`
         env steps were collected at the start of an update) takes `gradient_steps` learning
         steps, each on a fresh minibatch (0: never learn).
-      policy: exploration policy `(state, obs [B, ...], key, env_steps) -> action [B, ...]`.
+      policy: exploration policy `(state, obs [B, ...], key, env_steps) -> action [B, ...]`
+        (`env_steps`: float32, collected before this update).
       learn: one learning step `(state, batch, key) -> (state, metrics)`. The `state` it
         sees has `buffer_state`, `env_state` and `obs` set to None (they do not travel
         through the scan); it returns its updated learner fields in the same structure.
-      end_phase: optional `(state, env_steps_before, env_steps_after) -> state`, run once
-        after the gradient steps of each learning update (e.g. a periodic target update).
+      end_phase: optional `(state, step) -> state`, run once after the gradient steps of
+        each learning update (e.g. a periodic target update); `step`: the update's 0-based
+        index, a `counter.Count` (test events with `counter.event_in_update`).
     """
     per_update = config.steps_per_update
     T, B = config.train_frequency, config.num_envs
-    gradient_steps, learning_starts = config.gradient_steps, config.learning_starts
+    gradient_steps = config.gradient_steps
     random_policy = uniform_policy(env, env_params)
 
     def sample_and_learn(buffer_state):
@@ -213,8 +245,8 @@ def make_update(
 
     def update(state):
         key, k_roll, k_learn = jax.random.split(state.key, 3)
-        env_steps = state.step * per_update
-        learning = env_steps >= learning_starts
+        env_steps = counter.to_float(state.step, per_update)
+        learning = learning_started(config, state.step)
 
         def act(obs, k):
             action = policy(state, obs, k, env_steps)
@@ -236,7 +268,7 @@ def make_update(
             },
         )
         buffer_state = buffer.add(state.buffer_state, items)
-        new_env_steps = env_steps + per_update
+        new_step = state.step + 1
         lean = state.replace(buffer_state=None, env_state=None, obs=None)
         step_fn = sample_and_learn(buffer_state)
 
@@ -250,21 +282,21 @@ def make_update(
             def do_learn(lean):
                 lean, metrics = jax.lax.scan(step_fn, lean, keys)
                 if end_phase is not None:
-                    lean = end_phase(lean, env_steps, new_env_steps)
+                    lean = end_phase(lean, state.step)
                 return lean, jax.tree.map(jnp.mean, metrics)
 
             lean, metrics = jax.lax.cond(learning, do_learn, lambda s: (s, zeros), lean)
         else:
             metrics = {}
         metrics = dict(metrics)
-        metrics["env_steps"] = new_env_steps
+        metrics["env_steps"] = counter.to_float(new_step, per_update)
         metrics.update(episode_metrics(traj.info))
         new_state = lean.replace(
             buffer_state=buffer_state,
             env_state=env_state,
             obs=obs,
             key=key,
-            step=state.step + 1,
+            step=new_step,
         )
         return new_state, metrics
 
@@ -276,6 +308,7 @@ __all__ = [
     "ReplayConfig",
     "crossed",
     "init_fields",
+    "learning_started",
     "make_update",
     "polyak",
     "transition_item",

@@ -19,14 +19,16 @@ Schedule = Callable[[object], object]  # t (scalar, may be traced) -> value
 
 def linear(start, end, steps) -> Schedule:
     """`t -> start + clip(t / steps, 0, 1) * (end - start)`, clipped to `[min(start, end),
-    max(start, end)]`: `start` at `t = 0`, `end` from `t = steps` on. `start`, `end` and
+    max(start, end)]`: `start` at `t = 0`, exactly `end` from `t = steps` on. `start`, `end` and
     `steps` may be traced; `steps < 1` counts as 1."""
 
     def schedule(t):
         frac = jnp.clip(t / jnp.maximum(steps, 1.0), 0.0, 1.0)
-        # in float32, start + 1.0 * (end - start) can round one ulp past `end`
+        # in float32, start + 1.0 * (end - start) can round one ulp off `end`: clip it
+        # into range, and return `end` itself from the end of the budget on
         value = start + frac * (end - start)
-        return jnp.clip(value, jnp.minimum(start, end), jnp.maximum(start, end))
+        value = jnp.clip(value, jnp.minimum(start, end), jnp.maximum(start, end))
+        return jnp.where(frac >= 1.0, jnp.asarray(end, value.dtype), value)
 
     return schedule
 

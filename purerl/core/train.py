@@ -279,9 +279,13 @@ def evaluate(
 
     Returns:
       `[num_episodes]` returns.
+
+    Raises:
+      ValueError: `num_episodes` or `max_steps` not a positive int (before tracing).
     """
     A.check_agent("evaluate", agent)
     A.check_key("evaluate", key)
+    num_episodes = A.check_count("evaluate", "num_episodes", num_episodes, minimum=1)
     if max_steps is not None:
         max_steps = A.check_count("evaluate", "max_steps", max_steps, minimum=1)
     A.check_state("evaluate", agent, state, cache=jit_cache(agent.update))

@@ -21,6 +21,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from purerl.core import counter
+
 
 class ConfigTypeError(TypeError, ValueError):
     """A Config field of the wrong type. A `TypeError`; also a `ValueError`, which the field
@@ -273,7 +275,9 @@ def check_sizes(cls: str, name: str, value: Any) -> None:
 
 
 def check_budget(cls: str, total_timesteps: int, per_update: int, what: str) -> None:
-    """The env-step budget must cover at least one update of `per_update` env steps;
-    `what` names that unit in the message (e.g. "one batch (num_envs * num_steps = 64)")."""
+    """The env-step budget must cover at least one update of `per_update` env steps, and
+    its update count must fit purerl's wide update counter (`counter.MAX_COUNT`); `what`
+    names that unit in the message (e.g. "one batch (num_envs * num_steps = 64)")."""
     if total_timesteps < per_update:
         raise ValueError(f"{cls}: total_timesteps {total_timesteps} is less than {what}")
+    counter.check_budget(cls, total_timesteps, per_update)

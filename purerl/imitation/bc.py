@@ -101,7 +101,7 @@ def make(env, env_params, demos: Demos, config: Config = Config()) -> Agent:
 
         (params, opt_state), aux = jax.lax.scan(step, (state.params, state.opt_state), batches)
         metrics = jax.tree.map(jnp.mean, aux)
-        metrics["env_steps"] = jnp.zeros((), jnp.int32)
+        metrics["env_steps"] = jnp.zeros((), jnp.float32)
         new_state = State(params=params, opt_state=opt_state, key=key, step=state.step + 1)
         return new_state, metrics
 

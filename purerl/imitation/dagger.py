@@ -33,7 +33,7 @@ import optax
 from flax import struct
 
 from purerl import envs
-from purerl.core import onpolicy, schedules
+from purerl.core import counter, onpolicy, schedules
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
 from purerl.core.rollout import episode_metrics, rollout
@@ -101,7 +101,7 @@ class State:
     env_state: object  # [num_envs]
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
-    step: jax.Array  # rounds done
+    step: counter.Count  # rounds done (wide: exact past 2^31)
 
 
 # ------------------------------------------------------------------- pure pieces
@@ -202,12 +202,12 @@ def make(
             env_state=env_state,
             obs=obs,
             key=k_state,
-            step=jnp.zeros((), jnp.int32),
+            step=counter.zero(),
         )
 
     def update(state: State):
         key, k_roll, k_learn = jax.random.split(state.key, 3)
-        beta_i = beta(state.step + first)
+        beta_i = beta(counter.to_float(state.step + first))
 
         def mixture(obs, k):
             k_exp, k_mix = jax.random.split(k)
@@ -245,7 +245,7 @@ def make(
             beta=beta_i,
             expert_fraction=jnp.mean(traj.extras["from"].astype(jnp.float32)),
             dataset_size=buffer.size(buffer_state),
-            env_steps=(state.step + 1) * (T * B),
+            env_steps=counter.to_float(state.step + 1, T * B),
         )
         metrics.update(episode_metrics(traj.info))
         new_state = State(

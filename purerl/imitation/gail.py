@@ -37,7 +37,7 @@ from flax import struct
 
 from purerl import envs
 from purerl.algos import ppo
-from purerl.core import onpolicy
+from purerl.core import counter, onpolicy
 from purerl.core import validation as V
 from purerl.core.rollout import episode_metrics
 from purerl.imitation import discriminator as disc
@@ -187,7 +187,7 @@ def adversarial_agent(env, env_params, config, net, tx, adversary: Adversary) ->
             traj._replace(reward=reward), v_tp1,
         )  # fmt: skip
         metrics["reward/learned"] = jnp.mean(reward)
-        metrics["env_steps"] = (p.step + 1) * config.ppo.batch_size
+        metrics["env_steps"] = counter.to_float(p.step + 1, config.ppo.batch_size)
         metrics.update(episode_metrics(traj.info))
         policy = ppo.next_state(p, params, opt_state, kl_coef, env_state, obs, key)
         return State(policy, d_params, d_opt), {**metrics, **d_metrics}

@@ -20,6 +20,7 @@ import optax
 from flax import struct
 
 from purerl import envs
+from purerl.core import counter
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
 from purerl.core.returns import gae
@@ -97,7 +98,7 @@ class State:
     env_state: object  # [num_envs]
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
-    step: jax.Array  # updates done
+    step: counter.Count  # updates done (wide: exact past 2^31)
 
 
 def _network(env, env_params, config: Config, who: str) -> PolicyValueNet:
@@ -157,7 +158,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             env_state=env_state,
             obs=obs,
             key=k_state,
-            step=jnp.zeros((), jnp.int32),
+            step=counter.zero(),
         )
 
     def update(state: State):
@@ -222,7 +223,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             "loss/value": vl.mean(),
             "search_value": traj.extras["root_value"].mean(),
             "search_entropy": -jnp.sum(weights * jnp.log(weights + 1e-8), -1).mean(),
-            "env_steps": (state.step + 1) * (T * B),
+            "env_steps": counter.to_float(state.step + 1, T * B),
         }
         metrics.update(episode_metrics(traj.info))
         new_state = State(

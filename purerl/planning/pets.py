@@ -19,6 +19,7 @@ import optax
 from flax import struct
 
 from purerl import envs
+from purerl.core import counter
 from purerl.core import validation as V
 from purerl.core.buffers import make_replay_buffer
 from purerl.core.rollout import env_step, episode_metrics, reset_envs, rollout
@@ -81,6 +82,8 @@ class Config(mpc.Config):
                 f"{c}: num_particles {self.num_particles} must be a multiple of "
                 f"num_members {self.num_members} (each member propagates the same number)"
             )
+        if self.batch_size > self.buffer_size:
+            raise ValueError(f"{c}: batch_size {self.batch_size} > buffer_size {self.buffer_size}")
         first = self.num_envs * (self.random_steps + self.num_steps)
         if self.total_timesteps < first:
             raise ValueError(
@@ -105,7 +108,7 @@ class State:
     obs: jax.Array  # [num_envs, obs_dim]
     plan: jax.Array  # [num_envs, H, A] warm starts
     key: jax.Array
-    step: jax.Array  # updates done
+    step: counter.Count  # updates done (wide: exact past 2^31)
 
 
 def _check_env(env, env_params):
@@ -202,7 +205,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             obs=obs,
             plan=jnp.broadcast_to(plan0, (B, *plan0.shape)),
             key=k_state,
-            step=jnp.zeros((), jnp.int32),
+            step=counter.zero(),
         )
 
     def update(state: State):
@@ -230,7 +233,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         metrics = {
             **fit_metrics,
             "plan_return": plan_returns.mean(),
-            "env_steps": B * config.random_steps + (state.step + 1) * (B * T),
+            "env_steps": B * config.random_steps + counter.to_float(state.step + 1, B * T),
         }
         metrics.update(episode_metrics(traj.info))
         new_state = State(

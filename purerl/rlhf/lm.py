@@ -6,7 +6,9 @@ algorithms only use the `LM` interface, so any model works: `from_apply(apply)` 
 generates without a cache).
 
 Generation continues prompts `[B, P]` (all the same length) by `num_tokens` tokens, sampled
-from `softmax((logits + emit_mask) / temperature)` (PAD and BOS are never emitted); after
+from `softmax((logits + emit_mask) / temperature)` (PAD and BOS are never emitted;
+`temperature=0` is greedy: the argmax; a negative one, or prompt ids outside the
+vocabulary, a clear ValueError where concrete); after
 a sequence's EOS it emits PAD. Step t uses subkey `t` of `jax.random.split(key, num_tokens)`,
 so cached and uncached generation draw the same tokens from the same logits.
 """
@@ -19,6 +21,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from purerl.core import validation as V
 from purerl.nets.transformer import TransformerLM, init_cache
@@ -76,12 +79,43 @@ def log_probs(logits: jax.Array) -> jax.Array:
 
 
 def _sample(key, logits, temperature):
-    return jax.random.categorical(key, (logits + emit_mask(logits.shape[-1])) / temperature)
+    """A token from `softmax(masked logits / temperature)`; `temperature = 0`: the argmax
+    (greedy decoding). A traced temperature selects between the two per call."""
+    masked = logits + emit_mask(logits.shape[-1])
+    if isinstance(temperature, int | float):
+        if temperature == 0:
+            return jnp.argmax(masked, axis=-1)
+        return jax.random.categorical(key, masked / temperature)
+    t = jnp.asarray(temperature, masked.dtype)
+    sampled = jax.random.categorical(key, masked / jnp.where(t > 0, t, 1.0))
+    return jnp.where(t > 0, sampled, jnp.argmax(masked, axis=-1))
 
 
-def _check_generate(prompts, num_tokens, max_len):
+def _check_generate(prompts, num_tokens, max_len, temperature=1.0, vocab_size=None):
+    """Clear errors before tracing: prompt shape and (where concrete) token ids in
+    `[0, vocab_size)`, `num_tokens`, the length budget, a (concrete) temperature >= 0.
+    Traced prompts are not checked: an id outside the vocabulary then reads a NaN
+    embedding (JAX's out-of-bounds gather fills with NaN), so its logits are NaN."""
     if prompts.ndim != 2:
         raise ValueError(f"generate: prompts must be [B, P] int tokens, got {prompts.shape}")
+    if not isinstance(temperature, jax.core.Tracer):
+        t = np.asarray(temperature)
+        if t.ndim != 0 or not np.issubdtype(t.dtype, np.number) or np.iscomplexobj(t):
+            raise ValueError(f"generate: temperature must be a real number, got {temperature!r}")
+        if not (float(t) >= 0 and np.isfinite(float(t))):  # NaN fails too
+            raise ValueError(
+                f"generate: temperature must be finite and >= 0 (0: greedy), got {temperature!r}"
+            )
+    if not isinstance(prompts, jax.core.Tracer) and prompts.size:
+        ids = np.asarray(prompts)
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"generate: prompts must be int token ids, got dtype {ids.dtype}")
+        lo, hi = int(ids.min()), int(ids.max())
+        if lo < 0 or (vocab_size is not None and hi >= vocab_size):
+            raise ValueError(
+                f"generate: prompts hold token ids in [{lo}, {hi}], outside the vocabulary "
+                f"[0, {vocab_size if vocab_size is not None else 'vocab_size'})"
+            )
     V.check_int("generate", "num_tokens", num_tokens)
     if max_len is not None and prompts.shape[1] + num_tokens > max_len:
         raise ValueError(
@@ -95,7 +129,7 @@ def generate_uncached(
 ):
     """Sample `num_tokens` tokens after `prompts [B, P]` re-running `apply` on the whole
     sequence at each step (works for any `apply`). Returns `[B, P + num_tokens]` int32."""
-    _check_generate(prompts, num_tokens, max_len)
+    _check_generate(prompts, num_tokens, max_len, temperature)
     B, P = prompts.shape
     buf = jnp.concatenate([prompts, jnp.full((B, num_tokens), PAD, prompts.dtype)], axis=1)
 
@@ -140,7 +174,7 @@ def make(config: Config = Config()) -> LM:
 
     def generate(params, prompts, key, num_tokens: int, temperature=1.0):
         """KV-cached sampling: one `extend` over the prompt, then one token per scan step."""
-        _check_generate(prompts, num_tokens, config.max_len)
+        _check_generate(prompts, num_tokens, config.max_len, temperature, config.vocab_size)
         B, P = prompts.shape
         cache = init_cache(
             B,
@@ -167,12 +201,19 @@ def make(config: Config = Config()) -> LM:
         _, rest = jax.lax.scan(step, carry, xs)
         return jnp.concatenate([prompts, first[:, None], rest.T], axis=1)
 
+    jitted_generate = jax.jit(generate, static_argnums=3)
+
+    def checked_generate(params, prompts, key, num_tokens: int, temperature=1.0):
+        """`generate`, its arguments checked before tracing (prompt ids where concrete)."""
+        _check_generate(prompts, num_tokens, config.max_len, temperature, config.vocab_size)
+        return jitted_generate(params, prompts, key, num_tokens, temperature)
+
     # jitted (inlined when called inside another jit): fast when called eagerly too
     return LM(
         jax.jit(init),
         jax.jit(apply),
         jax.jit(features),
-        jax.jit(generate, static_argnums=3),
+        checked_generate,
         config.d_model,
         config.vocab_size,
         config.max_len,

@@ -119,6 +119,19 @@ def pair_minibatch(key, step, num_pairs: int, batch_size: int) -> jax.Array:
     return jax.lax.dynamic_slice_in_dim(perm, i * batch_size, batch_size)
 
 
+def optimizer(config, num_updates: int) -> optax.GradientTransformation:
+    """AdamW behind global-norm clipping; the step size warms up linearly over 5% of the
+    `num_updates` steps, then decays by a cosine to 10% (and stays there after)."""
+    warmup = max(num_updates // 20, 1)
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0, config.learning_rate, warmup, max(num_updates, warmup + 1), 0.1
+    )
+    return optax.chain(
+        optax.clip_by_global_norm(config.max_grad_norm),
+        optax.adamw(schedule, b2=0.95, weight_decay=config.weight_decay),
+    )
+
+
 def gold_reward_fn(task: Task, mean=0.0, std=1.0) -> sampling.RewardFn:
     """The oracle as a reward, normalised like a reward model (for the PPO-on-oracle run)."""
     return lambda tokens: (tasks.gold_score(task, tokens) - mean) / std
@@ -162,14 +175,7 @@ def make(task: Task, lm: LM, trunk_params, prefs: Preferences, config: Config = 
         raise ValueError(f"reward_model.make: {n} pairs < batch_size {config.batch_size}")
     per_epoch = n // config.batch_size
     num_updates = per_epoch * config.num_epochs
-    warmup = max(num_updates // 20, 1)
-    schedule = optax.warmup_cosine_decay_schedule(
-        0.0, config.learning_rate, warmup, max(num_updates, warmup + 1), 0.1
-    )
-    tx = optax.chain(
-        optax.clip_by_global_norm(config.max_grad_norm),
-        optax.adamw(schedule, b2=0.95, weight_decay=config.weight_decay),
-    )
+    tx = optimizer(config, num_updates)
     P = task.prompt_tokens
     all_chosen, all_rejected = prefs.chosen, prefs.rejected
 

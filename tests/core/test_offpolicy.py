@@ -64,8 +64,9 @@ def test_buffer_stores_true_final_observation_on_truncation(name):
     mod, env_id, extra = TRUNCATION[name]
     base, default = gymnax.make(env_id)
     env, params = purerl.make_env(base, default.replace(max_steps_in_episode=5))
+    # (ddpg's budget leaves room for learning after its random warm-up; one update runs)
     config = mod.Config(
-        num_envs=1, train_frequency=12, total_timesteps=12, buffer_size=16, batch_size=4, **extra
+        num_envs=1, train_frequency=12, total_timesteps=120, buffer_size=16, batch_size=4, **extra
     )
     agent = mod.make(env, params, config)
     state, _ = agent.update(agent.init(jax.random.key(0)))
@@ -81,7 +82,9 @@ def test_buffer_stores_true_final_observation_on_truncation(name):
 def test_uniform_actions_before_learning():
     big = ddpg.make(
         *purerl.make_env("Pendulum-v1"),
-        ddpg.Config(num_envs=50, train_frequency=40, total_timesteps=2000, learning_starts=10**6),
+        ddpg.Config(
+            num_envs=50, train_frequency=40, total_timesteps=2 * 10**6, learning_starts=10**6
+        ),
     )
     state, _ = big.update(big.init(jax.random.key(1)))
     a = np.asarray(state.buffer_state.experience["action"][0, :2000])
