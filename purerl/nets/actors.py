@@ -147,7 +147,16 @@ class DiscreteActor(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        h = Torso(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn, self.torso)(obs)
+        # named as the MLP it replaced: the same parameter paths, so the same init and checkpoints
+        torso = Torso(
+            self.hidden_sizes,
+            self.activation,
+            self.obs_ndim,
+            self.input_fn,
+            self.torso,
+            name="MLP_0",
+        )
+        h = torso(obs)
         logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
         return mask_logits(logits, action_mask(obs))
 

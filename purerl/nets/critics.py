@@ -33,7 +33,16 @@ class QNetwork(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        h = Torso(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn, self.torso)(obs)
+        # named as the MLP it replaced: the same parameter paths, so the same init and checkpoints
+        torso = Torso(
+            self.hidden_sizes,
+            self.activation,
+            self.obs_ndim,
+            self.input_fn,
+            self.torso,
+            name="MLP_0",
+        )
+        h = torso(obs)
         if not self.dueling:
             return nn.Dense(self.num_actions, kernel_init=orthogonal(1.0))(h)
         a = nn.Dense(self.num_actions, kernel_init=orthogonal(1.0))(h)
@@ -56,7 +65,16 @@ class DistributionalQNetwork(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        h = Torso(self.hidden_sizes, self.activation, self.obs_ndim, self.input_fn, self.torso)(obs)
+        # named as the MLP it replaced: the same parameter paths, so the same init and checkpoints
+        torso = Torso(
+            self.hidden_sizes,
+            self.activation,
+            self.obs_ndim,
+            self.input_fn,
+            self.torso,
+            name="MLP_0",
+        )
+        h = torso(obs)
         out = nn.Dense(self.num_actions * self.num_outputs, kernel_init=orthogonal(1.0))(h)
         return out.reshape(out.shape[:-1] + (self.num_actions, self.num_outputs))
 

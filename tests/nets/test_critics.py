@@ -41,14 +41,14 @@ def test_dueling_q_is_value_plus_centred_advantage():
     net = QNetwork(num_actions=4, hidden_sizes=(6,), dueling=True)
     params = _random(net.init(jax.random.key(0), OBS))
     p = params["params"]
-    h = np.maximum(_dense(p["Torso_0"]["Dense_0"], OBS), 0)
+    h = np.maximum(_dense(p["MLP_0"]["Dense_0"], OBS), 0)
     a, v = _dense(p["Dense_0"], h), _dense(p["Dense_1"], h)
     np.testing.assert_allclose(
         net.apply(params, OBS), v + a - a.mean(-1, keepdims=True), rtol=1e-5, atol=1e-5
     )
     plain = QNetwork(num_actions=4, hidden_sizes=(6,))
     pp = _random(plain.init(jax.random.key(0), OBS))
-    h = np.maximum(_dense(pp["params"]["Torso_0"]["Dense_0"], OBS), 0)
+    h = np.maximum(_dense(pp["params"]["MLP_0"]["Dense_0"], OBS), 0)
     np.testing.assert_allclose(
         plain.apply(pp, OBS), _dense(pp["params"]["Dense_0"], h), rtol=1e-5, atol=1e-5
     )
@@ -111,7 +111,7 @@ def test_distributional_q_softmax_is_over_each_action_s_atoms():
     logits = net.apply(params, OBS)
     assert logits.shape == (5, 3, 5)
     p = params["params"]
-    h = np.maximum(_dense(p["Torso_0"]["Dense_0"], OBS), 0)
+    h = np.maximum(_dense(p["MLP_0"]["Dense_0"], OBS), 0)
     flat = _dense(p["Dense_0"], h)  # [5, 3 * 5]: action a's atoms are columns 5a .. 5a + 4
     for a in range(3):
         np.testing.assert_allclose(logits[:, a], flat[:, 5 * a : 5 * a + 5], rtol=1e-5, atol=1e-5)
