@@ -69,7 +69,8 @@ class RolloutConfig(V.ConfigBase):
         V.check_unit(c, "gamma", self.gamma)
         V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
         V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
-        V.check_choice(c, "recurrent", self.recurrent, {None, *CELLS})
+        if self.recurrent is not None:
+            V.check_choice(c, "recurrent", self.recurrent, set(CELLS))
         if self.recurrent is not None and not type(self).__dict__.get("supports_recurrent"):
             raise ValueError(
                 f"{c}.recurrent = {self.recurrent!r}: recurrent policies are implemented for "
