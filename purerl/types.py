@@ -72,6 +72,11 @@ class Agent(NamedTuple):
       env: the (wrapped) environment the agent trains in; used by `purerl.evaluate`.
       env_params: its parameters.
       config: the algorithm's `Config`, for reference (scripts, checkpoints, reports).
+      initial_carry: None for a memoryless policy (every algorithm's default). A recurrent
+        policy (`Config.recurrent`) sets it to `() -> carry`, the memory of one env at an
+        episode's start; its `act` then takes and returns that memory:
+        `act(state, obs, key, carry) -> (action, carry)`, and the caller resets the carry to
+        `initial_carry()` after an episode ends (as `purerl.evaluate` does).
     """
 
     init: Callable[[PRNGKey], State]
@@ -81,3 +86,4 @@ class Agent(NamedTuple):
     env: Any = None
     env_params: Any = None
     config: Any = None
+    initial_carry: Callable[[], PyTree] | None = None

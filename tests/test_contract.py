@@ -276,6 +276,31 @@ CASES: dict[str, Callable[[], Case]] = {
     "rlhf-dpo": lambda: _rlhf_case("dpo"),
 }
 CASES["ppo-parallel"] = lambda: _on(ppo_parallel, "CartPole-v1", TINY_PPO)
+# Recurrent policies (Config.recurrent): the memory in the train state, on the POMDP.
+_REC = dict(hidden_sizes=(8,), recurrent_size=4)
+CASES["ppo-gru"] = lambda: _on(
+    ppo, "CartPole-v1", dataclasses.replace(TINY_PPO, recurrent="gru", recurrent_size=4)
+)
+CASES["ppo-lstm"] = lambda: _on(
+    ppo, "CartPole-v1", dataclasses.replace(TINY_PPO, recurrent="lstm", recurrent_size=4)
+)
+CASES["a2c-lstm"] = lambda: _on(
+    a2c,
+    "CartPole-v1",
+    a2c.Config(num_envs=2, num_steps=4, total_timesteps=64, recurrent="lstm", **_REC),
+)
+CASES["vpg-gru"] = lambda: _on(
+    vpg,
+    "CartPole-v1",
+    vpg.Config(num_envs=2, num_steps=8, value_iters=1, total_timesteps=64, recurrent="gru", **_REC),
+)
+CASES["reinforce-gru"] = lambda: _on(
+    reinforce,
+    "CartPole-v1",
+    reinforce.Config(
+        num_envs=2, num_steps=500, value_iters=1, total_timesteps=2000, recurrent="gru", **_REC
+    ),
+)
 
 
 class Built(NamedTuple):

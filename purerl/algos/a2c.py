@@ -7,14 +7,16 @@ returns bootstrapped from V at the segment's end or at a time-limit truncation (
 
     L = -mean(log pi(a|s) A) + vf_coef * 0.5 mean((V(s) - R)^2) - ent_coef * mean(H[pi(.|s)])
 
-with shared or separate torsos. `segment_gradients` is the whole "collect a segment and
+with shared or separate torsos. With `recurrent` ("gru" | "lstm") the networks carry a
+memory (kept in the train state, zeroed after every episode end); the loss re-reads each
+segment from the memory it started with. `segment_gradients` is the whole "collect a segment and
 differentiate" half, reused by `a3c` for its asynchronous workers.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -45,6 +47,8 @@ class Config(onpolicy.RolloutConfig, log_std_init=0.0):
     normalize_advantages: bool = False
     shared_torso: bool = False
 
+    supports_recurrent = True
+
     def __post_init__(self):
         super().__post_init__()
         c = V.config_name(self)
@@ -71,15 +75,17 @@ class State:
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
     step: counter.Count  # updates done (wide: exact past 2^31)
+    carry: Any = None  # recurrent policy: the memory before `obs` ([num_envs, ...]); else None
 
 
 # ------------------------------------------------------------------- pure pieces
 def loss_fn(params, net, batch, config: Config):
-    """A2C loss on a flat batch `{obs, action, advantage, return}` of `[N, ...]`.
+    """A2C loss on a flat batch `{obs, action, advantage, return}` of `[N, ...]` (a
+    recurrent network's: time-major, with `carry` and `reset`; `onpolicy.as_batch`).
 
     Returns `(loss, aux)`.
     """
-    dist, value = net.apply(params, batch["obs"])
+    dist, value = onpolicy.forward(net, params, batch)
     adv = batch["advantage"]
     if config.normalize_advantages:
         adv = normalize(adv)
@@ -101,22 +107,26 @@ def make_optimizer(config: Config, num_updates: int) -> optax.GradientTransforma
     )
 
 
-def segment_gradients(key, net, params, env, env_params, env_state, obs, config: Config):
-    """Collect one `num_steps` segment with `params` and return the A2C gradient at `params`.
+def segment_gradients(
+    key, net, params, env, env_params, env_state, obs, config: Config, carry=None
+):
+    """Collect one `num_steps` segment with `params` and return the A2C gradient at `params`
+    (`carry`: a recurrent network's memory before `obs`).
 
-    Returns `(grads, env_state, obs, metrics)`; the key is consumed.
+    Returns `(grads, env_state, obs, metrics)`, plus the carry after the segment when
+    `carry` is given; the key is consumed.
     """
-    env_state, obs, traj, v_tp1 = onpolicy.collect(
-        key, net, params, env, env_params, env_state, obs, config.num_steps
+    env_state, obs, new_carry, traj, v_tp1, inputs = onpolicy.segment(
+        key, net, params, env, env_params, env_state, obs, carry, config.num_steps
     )
     adv, ret = onpolicy.traj_gae(traj, v_tp1, config.gamma, config.gae_lambda)
-    batch = onpolicy.merge_time_batch(
-        {"obs": traj.obs, "action": traj.action, "advantage": adv, "return": ret}
-    )
+    batch = onpolicy.as_batch(inputs, {"action": traj.action, "advantage": adv, "return": ret})
     grads, aux = jax.grad(loss_fn, has_aux=True)(params, net, batch, config)
     aux["grad_norm"] = optax.tree.norm(grads)
     aux.update(episode_metrics(traj.info))
-    return grads, env_state, obs, aux
+    if carry is None:
+        return grads, env_state, obs, aux
+    return grads, env_state, obs, aux, new_carry
 
 
 def build(env, env_params, config: Config):
@@ -129,6 +139,8 @@ def build(env, env_params, config: Config):
         config.shared_torso,
         config.log_std_init,
         config=config,
+        recurrent=config.recurrent,
+        recurrent_size=config.recurrent_size,
     )
     return net, make_optimizer(config, config.num_updates)
 
@@ -143,19 +155,29 @@ def make(env, env_params, config: Config = Config()) -> Agent:
 
     def init(key) -> State:
         params, env_state, obs, k_state = onpolicy.init_net_and_envs(key, net, env, env_params, B)
-        return State(params, tx.init(params), env_state, obs, k_state, counter.zero())
+        state = State(params, tx.init(params), env_state, obs, k_state, counter.zero())
+        return state.replace(carry=onpolicy.initial_carry(net, B))
 
     def update(state: State):
         key, k_seg = jax.random.split(state.key)
-        grads, env_state, obs, metrics = segment_gradients(
-            k_seg, net, state.params, env, env_params, state.env_state, state.obs, config
+        out = segment_gradients(
+            k_seg,
+            net,
+            state.params,
+            env,
+            env_params,
+            state.env_state,
+            state.obs,
+            config,
+            state.carry,
         )
+        grads, env_state, obs, metrics = out[:4]
+        carry = out[4] if len(out) > 4 else None
         upd, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, upd)
         metrics["env_steps"] = counter.to_float(state.step + 1, config.batch_size)
-        return State(params, opt_state, env_state, obs, key, state.step + 1), metrics
+        new_state = State(params, opt_state, env_state, obs, key, state.step + 1)
+        return new_state.replace(carry=carry), metrics
 
-    def act(state: State, obs, key):
-        return net.apply(state.params, obs, method="policy").mode()
-
-    return Agent(init, update, act, config.num_updates, env, env_params, config)
+    act, initial_carry = onpolicy.make_act(net)
+    return Agent(init, update, act, config.num_updates, env, env_params, config, initial_carry)

@@ -12,19 +12,24 @@ entropy; rho = pi(a|s) / pi_old(a|s). With the penalty objective, beta adapts af
 update toward `target_kl` (halved when KL < target/1.5, doubled when KL > 1.5 target).
 Advantages are normalised per minibatch; gradients clipped by global norm; the learning
 rate optionally annealed linearly to zero.
+
+With `recurrent` ("gru" | "lstm") the policy and value function carry a memory
+(`purerl.nets.RecurrentActorCritic`): the train state holds it, it is zeroed after every
+episode end, each rollout keeps its initial value, and minibatches are whole env sequences
+(`num_minibatches` splits the envs, not the steps), re-read from that initial memory.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
 
-from purerl.core import counter, networks, onpolicy, schedules
+from purerl.core import counter, onpolicy, schedules
 from purerl.core import validation as V
 from purerl.core.losses import approx_kl, clip_policy_loss, normalize, value_loss
 from purerl.core.rollout import episode_metrics, reset_envs
@@ -67,6 +72,8 @@ class Config(
     normalize_advantages: bool = True
     shared_torso: bool = False
 
+    supports_recurrent = True
+
     def __post_init__(self):
         super().__post_init__()
         c = "ppo.Config"
@@ -85,6 +92,12 @@ class Config(
                 f"ppo.Config: the batch num_envs * num_steps = {self.batch_size} is not "
                 f"divisible by num_minibatches = {self.num_minibatches}"
             )
+        if self.recurrent is not None and self.num_envs % self.num_minibatches:
+            raise ValueError(
+                f"ppo.Config: a recurrent policy's minibatches are whole env sequences, so "
+                f"num_envs = {self.num_envs} must be divisible by num_minibatches = "
+                f"{self.num_minibatches}"
+            )
 
 
 @struct.dataclass
@@ -98,6 +111,7 @@ class State:
     key: jax.Array
     step: counter.Count  # updates done (wide: exact past 2^31)
     kl_coef: jax.Array  # penalty objective's beta
+    carry: Any = None  # recurrent policy: the memory before `obs` ([num_envs, ...]); else None
 
 
 # ------------------------------------------------------------------- pure losses
@@ -116,9 +130,11 @@ def adapt_kl_coef(kl_coef, kl, target_kl):
 def loss_fn(params, old_params, net, batch, kl_coef, config: Config):
     """Total PPO loss on one minibatch; returns `(loss, aux metrics)`.
 
-    batch: dict of `[N, ...]` with `obs, action, log_prob, value, advantage, return`.
+    batch: dict of `[N, ...]` with `obs, action, log_prob, value, advantage, return`; for a
+    recurrent `net`, `[T, N]` sequences plus `carry [N, ...]` and `reset [T, N]`
+    (`onpolicy.as_batch`).
     """
-    dist, value = net.apply(params, batch["obs"])
+    dist, value = onpolicy.forward(net, params, batch)
     log_prob = dist.log_prob(batch["action"])
     adv = batch["advantage"]
     if config.normalize_advantages:
@@ -126,7 +142,8 @@ def loss_fn(params, old_params, net, batch, kl_coef, config: Config):
     if config.objective == "clip":
         pg_loss, clip_frac = clip_policy_loss(log_prob, batch["log_prob"], adv, config.clip_eps)
     else:
-        old_dist = net.apply(jax.lax.stop_gradient(old_params), batch["obs"], method="policy")
+        old = jax.lax.stop_gradient(old_params)
+        old_dist = net.apply(old, *onpolicy.net_inputs(batch), method="policy")
         kl = old_dist.kl_divergence(dist)
         pg_loss = penalty_policy_loss(log_prob, batch["log_prob"], adv, kl, kl_coef)
         ratio = jnp.exp(log_prob - batch["log_prob"])
@@ -160,6 +177,7 @@ def learn(
     *,
     reduce=None,
     normalize_advantage=None,
+    inputs=None,
 ):
     """PPO's learning step on one collected batch; the key is consumed.
 
@@ -175,21 +193,24 @@ def learn(
     `normalize_advantage` (each minibatch's advantages, with statistics over all devices;
     `config.normalize_advantages` must then be False so that `loss_fn` does not redo it).
 
+    `inputs` is the network input `onpolicy.segment` returns (default `traj.obs`); with a
+    recurrent network's `onpolicy.Sequences`, each minibatch is `num_envs / num_minibatches`
+    whole env sequences (`env_minibatches`).
+
     Returns `(params, opt_state, kl_coef, metrics)`.
     """
     n = traj.reward.size  # T * B
     mb_size = n // config.num_minibatches
     adv, ret = onpolicy.traj_gae(traj, v_tp1, config.gamma, config.gae_lambda)
-    batch = onpolicy.merge_time_batch(
-        {
-            "obs": traj.obs,
-            "action": traj.action,
-            "log_prob": traj.extras["log_prob"],
-            "value": traj.extras["value"],
-            "advantage": adv,
-            "return": ret,
-        }
-    )
+    data = {
+        "action": traj.action,
+        "log_prob": traj.extras["log_prob"],
+        "value": traj.extras["value"],
+        "advantage": adv,
+        "return": ret,
+    }
+    batch = onpolicy.as_batch(traj.obs if inputs is None else inputs, data)
+    recurrent = "carry" in batch
     old_params, old_kl_coef = params, kl_coef
     grad_fn = jax.grad(loss_fn, has_aux=True)
 
@@ -209,6 +230,10 @@ def learn(
         return (new_params, new_opt, stopped), aux
 
     def epoch(carry, k):
+        if recurrent:
+            perm = jax.random.permutation(k, traj.reward.shape[1])
+            mbs = env_minibatches(batch, perm, config.num_minibatches)
+            return jax.lax.scan(minibatch_step, carry, mbs)
         perm = jax.random.permutation(k, n)
         mbs = jax.tree.map(
             lambda x: x[perm].reshape((config.num_minibatches, mb_size) + x.shape[1:]),
@@ -222,8 +247,8 @@ def learn(
         jax.random.split(key, config.num_epochs),
     )
     if config.objective == "penalty":
-        old_dist = net.apply(old_params, batch["obs"], method="policy")
-        new_dist = net.apply(params, batch["obs"], method="policy")
+        old_dist = net.apply(old_params, *onpolicy.net_inputs(batch), method="policy")
+        new_dist = net.apply(params, *onpolicy.net_inputs(batch), method="policy")
         kl = jnp.mean(old_dist.kl_divergence(new_dist))
         if reduce is not None:
             kl = reduce(kl)
@@ -234,10 +259,36 @@ def learn(
     return params, opt_state, kl_coef, metrics
 
 
+def env_minibatches(batch: dict, perm, num_minibatches: int) -> dict:
+    """A recurrent batch (`onpolicy.as_batch`: `carry [B, ...]`, the rest `[T, B, ...]`)
+    split over its envs in the order `perm [B]` into `num_minibatches` minibatches of whole
+    sequences: `carry [M, B / M, ...]`, the rest `[M, T, B / M, ...]`."""
+    M = num_minibatches
+
+    def split(x, time_major):
+        if not time_major:
+            return x[perm].reshape((M, -1) + x.shape[1:])
+        x = x[:, perm]
+        return jnp.swapaxes(x.reshape((x.shape[0], M, -1) + x.shape[2:]), 0, 1)
+
+    rest = {k: v for k, v in batch.items() if k != "carry"}
+    out = jax.tree.map(lambda x: split(x, True), rest)
+    out["carry"] = jax.tree.map(lambda x: split(x, False), batch["carry"])
+    return out
+
+
 # ------------------------------------------------------------------------- make
-def build(env, env_params, config: Config):
+def build(env, env_params, config: Config, *, allow_recurrent: bool = False):
     """PPO's network and optimiser for `env`: Adam behind global-norm clipping, its step size
-    optionally annealed linearly to 0 over the run (one decrement per update)."""
+    optionally annealed linearly to 0 over the run (one decrement per update).
+
+    The learners built on PPO's pieces (data-parallel PPO, GAIL, AIRL) train feed-forward
+    policies: `config.recurrent` is a ValueError unless `allow_recurrent` (`make`)."""
+    if config.recurrent is not None and not allow_recurrent:
+        raise ValueError(
+            f"ppo.Config.recurrent = {config.recurrent!r}: this learner trains a feed-forward "
+            "policy (recurrent policies: ppo.make); leave it None"
+        )
     net = onpolicy.make_actor_critic(
         env,
         env_params,
@@ -246,6 +297,8 @@ def build(env, env_params, config: Config):
         config.shared_torso,
         config.log_std_init,
         config=config,
+        recurrent=config.recurrent,
+        recurrent_size=config.recurrent_size,
     )
     lr = config.learning_rate
     if config.anneal_lr:
@@ -260,7 +313,7 @@ def init_state(k_net, k_env, k_state, net, tx, env, env_params, config: Config) 
     `net` initialised with `k_net`, `tx`'s optimiser state, `k_state` the state's key.
     (Used by `make`, data-parallel PPO and the imitation learners that train PPO.)"""
     obs, env_state = reset_envs(k_env, env, env_params, config.num_envs)
-    params = net.init(k_net, networks.first_obs(obs))
+    params = onpolicy.init_params(k_net, net, obs)
     return State(
         params=params,
         opt_state=tx.init(params),
@@ -269,13 +322,15 @@ def init_state(k_net, k_env, k_state, net, tx, env, env_params, config: Config) 
         key=k_state,
         step=counter.zero(),
         kl_coef=jnp.asarray(config.kl_coef, jnp.float32),
+        carry=onpolicy.initial_carry(net, config.num_envs),
     )
 
 
-def next_state(state: State, params, opt_state, kl_coef, env_state, obs, key) -> State:
+def next_state(state: State, params, opt_state, kl_coef, env_state, obs, key, carry=None) -> State:
     """The train state after one update (`learn`'s results, the rollout's envs, the next
-    key); the update counter advances by one."""
+    key, a recurrent policy's memory); the update counter advances by one."""
     return state.replace(
+        carry=carry,
         params=params,
         opt_state=opt_state,
         env_state=env_state,
@@ -290,7 +345,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     """Build PPO for `env` (from `purerl.make_env`). Raises ValueError on bad input."""
     if not isinstance(config, Config):
         raise ValueError(f"ppo.make expects a ppo.Config, got {type(config).__name__}")
-    net, tx = build(env, env_params, config)
+    net, tx = build(env, env_params, config, allow_recurrent=True)
     T, B = config.num_steps, config.num_envs
 
     def init(key) -> State:
@@ -299,19 +354,25 @@ def make(env, env_params, config: Config = Config()) -> Agent:
 
     def update(state: State):
         key, k_roll, k_learn = jax.random.split(state.key, 3)
-        env_state, obs, traj, v_tp1 = onpolicy.collect(
-            k_roll, net, state.params, env, env_params, state.env_state, state.obs, T
+        env_state, obs, carry, traj, v_tp1, inputs = onpolicy.segment(
+            k_roll, net, state.params, env, env_params, state.env_state, state.obs, state.carry, T
         )
         params, opt_state, kl_coef, metrics = learn(
-            k_learn, net, tx, config, state.params, state.opt_state, state.kl_coef, traj, v_tp1
+            k_learn,
+            net,
+            tx,
+            config,
+            state.params,
+            state.opt_state,
+            state.kl_coef,
+            traj,
+            v_tp1,
+            inputs=inputs,
         )
         metrics["env_steps"] = counter.to_float(state.step + 1, T * B)
         metrics.update(episode_metrics(traj.info))
-        new_state = next_state(state, params, opt_state, kl_coef, env_state, obs, key)
+        new_state = next_state(state, params, opt_state, kl_coef, env_state, obs, key, carry)
         return new_state, metrics
 
-    def act(state: State, obs, key):
-        dist = net.apply(state.params, obs, method="policy")
-        return dist.mode()
-
-    return Agent(init, update, act, config.num_updates, env, env_params, config)
+    act, initial_carry = onpolicy.make_act(net)
+    return Agent(init, update, act, config.num_updates, env, env_params, config, initial_carry)

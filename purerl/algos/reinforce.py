@@ -13,7 +13,9 @@ window enter the gradient, so every weight is an exact Monte-Carlo return: no bo
 truncated tails. `num_steps` must therefore cover an episode (it must be at least the env's
 time limit); the steps of each env's last, unfinished episode are spent but not used. The
 loss is Spinning Up's `-(logp * weights).mean()` over the valid steps, one Adam step per
-update.
+update. With `recurrent` ("gru" | "lstm") the policy (and baseline) carry a memory that
+starts at zero with each update's fresh envs (so the train state holds none) and is zeroed
+after every episode end.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Config(onpolicy.RolloutConfig, gamma=1.0, hidden_sizes=(32,)):
     value_iters: int = 80  # full-batch value regression steps per update
     normalize_weights: bool = False  # standardise the weights over each batch
     max_grad_norm: float | None = None
+
+    supports_recurrent = True
 
     def __post_init__(self):
         super().__post_init__()
@@ -117,6 +121,8 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         False,
         config.log_std_init,
         config=config,
+        recurrent=config.recurrent,
+        recurrent_size=config.recurrent_size,
     )
     tx = onpolicy.make_optimizer(
         "adam", config.learning_rate, max_grad_norm=config.max_grad_norm, eps=1e-8
@@ -133,8 +139,17 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         key, k_reset, k_roll = jax.random.split(state.key, 3)
         obs, env_state = reset_envs(k_reset, env, env_params, B)
         env_state = inherit_statistics(env_state, state.env_state, freeze=False)
-        env_state, obs, traj, _ = onpolicy.collect(
-            k_roll, net, state.params, env, env_params, env_state, obs, T
+        # fresh envs, fresh memory
+        env_state, obs, _, traj, _, inputs = onpolicy.segment(
+            k_roll,
+            net,
+            state.params,
+            env,
+            env_params,
+            env_state,
+            obs,
+            onpolicy.initial_carry(net, B),
+            T,
         )
         mask = complete_episode_mask(traj.terminated, traj.truncated)
         rtg = reward_to_go(traj.reward, traj.terminated, traj.truncated, config.gamma)
@@ -152,12 +167,12 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             return pg, (pg, masked_mean(dist.entropy(), mask))
 
         params, opt_state, grads, (pi_loss, entropy) = onpolicy.policy_step(
-            net, state.params, state.opt_state, tx, traj.obs, loss
+            net, state.params, state.opt_state, tx, inputs, loss
         )
         value_opt_state, v_loss = state.value_opt_state, jnp.float32(0.0)
         if config.baseline:
             params, value_opt_state, v_loss = onpolicy.fit_value(
-                net, params, value_opt_state, tx_v, traj.obs, rtg, config.value_iters, mask
+                net, params, value_opt_state, tx_v, inputs, rtg, config.value_iters, mask
             )
         metrics = {
             "loss/policy": pi_loss,
@@ -171,7 +186,5 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         new_state = State(params, opt_state, value_opt_state, env_state, obs, key, state.step + 1)
         return new_state, metrics
 
-    def act(state: State, obs, key):
-        return net.apply(state.params, obs, method="policy").mode()
-
-    return Agent(init, update, act, config.num_updates, env, env_params, config)
+    act, initial_carry = onpolicy.make_act(net)
+    return Agent(init, update, act, config.num_updates, env, env_params, config, initial_carry)

@@ -10,12 +10,15 @@ across updates) and computes GAE-lambda advantages from the learned V (Schulman 
   discounted rewards-to-go, bootstrapped from V where a time limit or the rollout's end
   cuts an episode.
 
-The policy and the value function have separate torsos and separate optimisers.
+The policy and the value function have separate torsos and separate optimisers. With
+`recurrent` ("gru" | "lstm") each torso carries a memory (kept in the train state, zeroed
+after every episode end); both steps re-read the segment from the memory it started with.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -41,6 +44,8 @@ class Config(onpolicy.RolloutConfig):
     ent_coef: float = 0.0
     max_grad_norm: float | None = None
 
+    supports_recurrent = True
+
     def __post_init__(self):
         super().__post_init__()
         c = "vpg.Config"
@@ -64,6 +69,7 @@ class State:
     obs: jax.Array  # [num_envs, *obs_shape]
     key: jax.Array
     step: counter.Count  # updates done (wide: exact past 2^31)
+    carry: Any = None  # recurrent policy: the memory before `obs` ([num_envs, ...]); else None
 
 
 def make(env, env_params, config: Config = Config()) -> Agent:
@@ -78,6 +84,8 @@ def make(env, env_params, config: Config = Config()) -> Agent:
         False,
         config.log_std_init,
         config=config,
+        recurrent=config.recurrent,
+        recurrent_size=config.recurrent_size,
     )
     tx = onpolicy.make_optimizer("adam", config.learning_rate, max_grad_norm=config.max_grad_norm)
     tx_v = onpolicy.make_optimizer("adam", config.value_learning_rate)
@@ -86,12 +94,13 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     def init(key) -> State:
         params, env_state, obs, k_state = onpolicy.init_net_and_envs(key, net, env, env_params, B)
         pi, v = onpolicy.split_params(params)
-        return State(params, tx.init(pi), tx_v.init(v), env_state, obs, k_state, counter.zero())
+        state = State(params, tx.init(pi), tx_v.init(v), env_state, obs, k_state, counter.zero())
+        return state.replace(carry=onpolicy.initial_carry(net, B))
 
     def update(state: State):
         key, k_roll = jax.random.split(state.key)
-        env_state, obs, traj, v_tp1 = onpolicy.collect(
-            k_roll, net, state.params, env, env_params, state.env_state, state.obs, T
+        env_state, obs, carry, traj, v_tp1, inputs = onpolicy.segment(
+            k_roll, net, state.params, env, env_params, state.env_state, state.obs, state.carry, T
         )
         adv, ret = onpolicy.advantages_and_returns(
             traj, v_tp1, config.gamma, config.gae_lambda, config.normalize_advantages
@@ -103,10 +112,10 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             return pg - config.ent_coef * entropy, (pg, entropy)
 
         params, opt_state, grads, (pg, entropy) = onpolicy.policy_step(
-            net, state.params, state.opt_state, tx, traj.obs, loss
+            net, state.params, state.opt_state, tx, inputs, loss
         )
         params, value_opt_state, v_loss = onpolicy.fit_value(
-            net, params, state.value_opt_state, tx_v, traj.obs, ret, config.value_iters
+            net, params, state.value_opt_state, tx_v, inputs, ret, config.value_iters
         )
         metrics = {
             "loss/policy": pg,
@@ -117,9 +126,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             **episode_metrics(traj.info),
         }
         new_state = State(params, opt_state, value_opt_state, env_state, obs, key, state.step + 1)
-        return new_state, metrics
+        return new_state.replace(carry=carry), metrics
 
-    def act(state: State, obs, key):
-        return net.apply(state.params, obs, method="policy").mode()
-
-    return Agent(init, update, act, config.num_updates, env, env_params, config)
+    act, initial_carry = onpolicy.make_act(net)
+    return Agent(init, update, act, config.num_updates, env, env_params, config, initial_carry)

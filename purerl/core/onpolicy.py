@@ -1,8 +1,11 @@
 """Pieces shared by the on-policy actor-critic family (REINFORCE, VPG, A2C, A3C, TRPO, PPO).
 
 * `RolloutConfig`: the hyper-parameters all six share (budget, rollout size, discount,
-  network), with `batch_size`, `num_updates` and the budget check.
-* `make_actor_critic`: the policy/value network for an env (categorical or Gaussian head).
+  network, recurrent cell), with `batch_size`, `num_updates` and the budget check.
+* `make_actor_critic`: the policy/value network for an env (categorical or Gaussian head;
+  a `RecurrentActorCritic` with `recurrent`).
+* `segment`: one rollout of either network, with what the learner feeds it back
+  (`Sequences` for a recurrent one); `forward` / `net_inputs` read a batch of either.
 * `split_params` / `merge_params`: the policy and value halves of a separate-torso
   `ActorCritic`, for algorithms that give each its own optimiser (VPG, TRPO, REINFORCE's
   baseline).
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,8 +35,8 @@ from purerl.core import validation as V
 from purerl.core.losses import masked_mean, normalize
 from purerl.core.networks import TorsoConfig, first_obs, net_kwargs
 from purerl.core.returns import gae
-from purerl.core.rollout import reset_envs, rollout
-from purerl.nets import ACTIVATIONS, ActorCritic
+from purerl.core.rollout import env_step, reset_envs, rollout
+from purerl.nets import ACTIVATIONS, CELLS, ActorCritic, RecurrentActorCritic, reset_carry
 from purerl.types import Activation
 
 POLICY_KEYS = ("actor_torso", "policy_head")
@@ -53,16 +57,29 @@ class RolloutConfig(TorsoConfig):
     hidden_sizes: Sequence[int] = (64, 64)  # hidden layer widths
     activation: Activation = "tanh"
     log_std_init: float = -0.5  # continuous actions: initial log std of the Gaussian
+    recurrent: str | None = None  # None (feed-forward) | "gru" | "lstm": a cell after the MLP
+    recurrent_size: int = 64  # units of the recurrent cell
+
+    # A Config class that sets this True in its own body takes `recurrent` (not inherited:
+    # A3C's Config subclasses A2C's and does not).
+    supports_recurrent: ClassVar[bool] = False
 
     def __post_init__(self):
         super().__post_init__()
         c = V.config_name(self)
-        for name in ("total_timesteps", "num_envs", "num_steps"):
+        for name in ("total_timesteps", "num_envs", "num_steps", "recurrent_size"):
             V.check_int(c, name, getattr(self, name))
         V.check_unit(c, "gamma", self.gamma)
         V.check_sizes(c, "hidden_sizes", self.hidden_sizes)
         V.check_choice(c, "activation", self.activation, set(ACTIVATIONS))
         self.check_torso(c)
+        if self.recurrent is not None:
+            V.check_choice(c, "recurrent", self.recurrent, set(CELLS))
+        if self.recurrent is not None and not type(self).__dict__.get("supports_recurrent"):
+            raise ValueError(
+                f"{c}.recurrent = {self.recurrent!r}: recurrent policies are implemented for "
+                "PPO, A2C, REINFORCE and VPG, not this algorithm; leave it None"
+            )
         V.check_budget(c, self.total_timesteps, self.batch_size, self._budget_unit())
 
     def _budget_unit(self) -> str:
@@ -88,21 +105,38 @@ def make_actor_critic(
     log_std_init: float = 0.0,
     *,
     config: TorsoConfig | None = None,
-) -> ActorCritic:
+    recurrent: str | None = None,
+    recurrent_size: int = 64,
+) -> ActorCritic | RecurrentActorCritic:
     """An `ActorCritic` sized for `env`: categorical head for discrete actions, diagonal
     Gaussian (in the [-1, 1] action space of `RescaleAction`) for continuous ones; its
-    torsos follow `config`'s torso fields (`networks.net_kwargs`; None: MLPs)."""
+    torsos follow `config`'s torso fields (`networks.net_kwargs`; None: MLPs). With
+    `recurrent` ("gru" | "lstm"), a `RecurrentActorCritic`: the MLP, then the cell (flat
+    vector observations only)."""
     discrete = envs.is_discrete(env, env_params)
     action_dim = envs.num_actions(env, env_params) if discrete else envs.action_dim(env, env_params)
-    return ActorCritic(
+    kwargs = dict(
         action_dim=action_dim,
         discrete=discrete,
         hidden_sizes=tuple(hidden_sizes),
         activation=activation,
         shared_torso=shared_torso,
         log_std_init=log_std_init,
-        **(net_kwargs(config, env, env_params) if config is not None else _mlp(env, env_params)),
     )
+    torso = net_kwargs(config, env, env_params) if config is not None else _mlp(env, env_params)
+    if recurrent is None:
+        return ActorCritic(**kwargs, **torso)
+    if torso["obs_ndim"] != 1:
+        raise ValueError(
+            f"recurrent={recurrent!r} reads flat vector observations; {envs.env_name(env)} "
+            f"observes {torso['obs_ndim']} (CNN torsos and dict observations are feed-forward "
+            "only: leave recurrent None)"
+        )
+    return RecurrentActorCritic(**kwargs, obs_ndim=1, cell=recurrent, recurrent_size=recurrent_size)
+
+
+def is_recurrent(net) -> bool:
+    return isinstance(net, RecurrentActorCritic)
 
 
 def _mlp(env, env_params) -> dict:
@@ -127,7 +161,19 @@ def init_net_and_envs(key, net, env, env_params, num_envs: int):
     Returns `(params, env_state, obs [num_envs, ...], key)`, `key` for the train state."""
     k_net, k_env, k_state = jax.random.split(key, 3)
     obs, env_state = reset_envs(k_env, env, env_params, num_envs)
-    return net.init(k_net, first_obs(obs)), env_state, obs, k_state
+    return init_params(k_net, net, obs), env_state, obs, k_state
+
+
+def init_params(key, net, obs):
+    """`net`'s parameters, initialised on the first of the batch `obs [B, ...]`."""
+    if is_recurrent(net):
+        return net.init(key, net.initial_carry((1,)), obs[None, :1], jnp.zeros((1, 1), bool))
+    return net.init(key, first_obs(obs))
+
+
+def initial_carry(net, num_envs: int):
+    """The zero carry of `num_envs` envs for a recurrent `net`; None for a feed-forward one."""
+    return net.initial_carry((num_envs,)) if is_recurrent(net) else None
 
 
 def policy_step(net, params, opt_state, tx, obs, loss_fn):
@@ -138,7 +184,7 @@ def policy_step(net, params, opt_state, tx, obs, loss_fn):
     pi_params, v_params = split_params(params)
 
     def loss(pi):
-        return loss_fn(net.apply(merge_params(pi, v_params), obs, method="policy"))
+        return loss_fn(net.apply(merge_params(pi, v_params), *_args(obs), method="policy"))
 
     (_, aux), grads = jax.value_and_grad(loss, has_aux=True)(pi_params)
     upd, opt_state = tx.update(grads, opt_state, pi_params)
@@ -162,6 +208,117 @@ def collect(key, net, params, env, env_params, env_state, obs, num_steps: int):
     env_state, obs, traj = rollout(key, env, env_params, policy, env_state, obs, num_steps)
     v_tp1 = net.apply(params, traj.next_obs, method="value")
     return env_state, obs, traj, v_tp1
+
+
+class Sequences(NamedTuple):
+    """What a recurrent network reads back over a collected segment (`segment`):
+
+    carry: the carry before the segment's first step, `[B, ...]`;
+    obs: the observations, `[T, B, ...]`;
+    reset: `[T, B]` bool, zero the carry before step t (an episode ended at t - 1).
+    """
+
+    carry: Any
+    obs: Any
+    reset: jax.Array
+
+
+def episode_starts(done):
+    """`reset [T, B]` of a segment from its `done [T, B]`: `done` shifted one step later
+    (the segment's first carry is already reset where needed)."""
+    return jnp.concatenate([jnp.zeros_like(done[:1]), done[:-1]], axis=0)
+
+
+def _args(inputs) -> tuple:
+    """The positional network arguments of `obs` or of `Sequences`."""
+    return tuple(inputs) if isinstance(inputs, Sequences) else (inputs,)
+
+
+def net_inputs(batch: dict) -> tuple:
+    """The network's positional arguments in a batch dict: `(carry, obs, reset)` when it
+    holds a `"carry"` (a recurrent network's time-major sequences), else `(obs,)`."""
+    if "carry" in batch:
+        return batch["carry"], batch["obs"], batch["reset"]
+    return (batch["obs"],)
+
+
+def forward(net, params, batch: dict):
+    """`(dist, value)` of `net` on a batch dict (see `net_inputs`)."""
+    out = net.apply(params, *net_inputs(batch))
+    return out[-2], out[-1]
+
+
+def as_batch(inputs, data: dict) -> dict:
+    """A learner's batch: `[T, B]` leaves of `data` and the network input `inputs` (from
+    `segment`) merged into `[T * B]` for a feed-forward network; kept time-major for a
+    recurrent one (`Sequences`: adds `carry [B, ...]` and `reset [T, B]`)."""
+    if isinstance(inputs, Sequences):
+        return {"carry": inputs.carry, "obs": inputs.obs, "reset": inputs.reset, **data}
+    return merge_time_batch({"obs": inputs, **data})
+
+
+def collect_recurrent(key, net, params, env, env_params, env_state, obs, carry, num_steps: int):
+    """`collect` for a `RecurrentActorCritic`; the key is consumed (split as `rollout`
+    splits it). `carry` is the memory before `obs`; after each step it is zeroed where the
+    episode ended, so that the next episode starts fresh.
+
+    Returns `(env_state, obs, carry, traj, v_tp1)`; `v_tp1 [T, B]` is the value of each
+    true next observation given the memory of its own episode (before the reset).
+    """
+
+    def step(c, k):
+        env_state, obs, carry = c
+
+        def policy(o, k_act):
+            new, dist, value = net.apply(params, carry, o, method="step")
+            action = dist.sample(seed=k_act)
+            return action, {"log_prob": dist.log_prob(action), "value": value, "carry": new}
+
+        env_state, next_obs, tr = env_step(k, env, env_params, policy, env_state, obs)
+        extras = dict(tr.extras)
+        new = extras.pop("carry")
+        return (env_state, next_obs, reset_carry(new, tr.done)), (tr._replace(extras=extras), new)
+
+    keys = jax.random.split(key, num_steps)
+    (env_state, obs, carry), (traj, carries) = jax.lax.scan(step, (env_state, obs, carry), keys)
+    v_tp1 = net.apply(params, carries, traj.next_obs, method="value_step")
+    return env_state, obs, carry, traj, v_tp1
+
+
+def segment(key, net, params, env, env_params, env_state, obs, carry, num_steps: int):
+    """One rollout of either network: `collect` (then `carry` is None) or
+    `collect_recurrent`; the key is consumed.
+
+    Returns `(env_state, obs, carry, traj, v_tp1, inputs)`: `inputs` is what the learner
+    feeds the network back, `traj.obs` or `Sequences(carry before the segment, traj.obs,
+    episode_starts(traj.done))`.
+    """
+    if not is_recurrent(net):
+        env_state, obs, traj, v_tp1 = collect(
+            key, net, params, env, env_params, env_state, obs, num_steps
+        )
+        return env_state, obs, None, traj, v_tp1, traj.obs
+    carry0 = carry
+    env_state, obs, carry, traj, v_tp1 = collect_recurrent(
+        key, net, params, env, env_params, env_state, obs, carry, num_steps
+    )
+    inputs = Sequences(carry0, traj.obs, episode_starts(traj.done))
+    return env_state, obs, carry, traj, v_tp1, inputs
+
+
+def make_act(net):
+    """`(act, initial_carry)` of the `Agent` of an on-policy `net`: the mode of its policy.
+    Feed-forward: `act(state, obs, key) -> action`, `initial_carry` None. Recurrent:
+    `act(state, obs, key, carry) -> (action, carry)` and `initial_carry() -> carry` of one
+    env (`state.params` are read; the caller resets the carry when an episode ends)."""
+    if not is_recurrent(net):
+        return (lambda state, obs, key: net.apply(state.params, obs, method="policy").mode()), None
+
+    def act(state, obs, key, carry):
+        carry, dist, _ = net.apply(state.params, carry, obs, method="step")
+        return dist.mode(), carry
+
+    return act, lambda: net.initial_carry(())
 
 
 def merge_time_batch(tree):
@@ -207,7 +364,7 @@ def fit_value(net, params, opt_state, tx, obs, targets, iters: int, mask=None):
     targets = jax.lax.stop_gradient(targets)
 
     def loss(v):
-        value = net.apply(merge_params(pi_params, v), obs, method="value")
+        value = net.apply(merge_params(pi_params, v), *_args(obs), method="value")
         return 0.5 * masked_mean(jnp.square(value - targets), mask)
 
     def step(carry, _):

@@ -272,6 +272,8 @@ def evaluate(
     max_steps: int | None = None,
 ) -> jax.Array:
     """Undiscounted returns of `num_episodes` episodes of `agent.act` (greedy / mean action).
+    A recurrent agent (`agent.initial_carry` set) acts with its memory, reset at every
+    episode's end.
 
     Runs `num_episodes` fresh envs in parallel until each has finished one episode (or
     `max_steps` steps, default the env's time limit). Observation-normalisation statistics
@@ -301,29 +303,47 @@ def evaluate(
     )
     if hasattr(state, "env_state"):
         env_state = inherit_statistics(env_state, state.env_state)
-    act = jax.vmap(agent.act, in_axes=(None, 0, 0))
     step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
     zeros = jnp.zeros(num_episodes, jnp.float32)
-    carry0 = (k_loop, env_state, obs, zeros, zeros, jnp.zeros(num_episodes, bool), 0)
+    # a recurrent policy's memory (Agent.initial_carry), reset where an episode ends
+    fresh = None
+    if getattr(agent, "initial_carry", None) is not None:
+        fresh = jax.tree.map(
+            lambda x: jnp.broadcast_to(x, (num_episodes, *jnp.shape(x))), agent.initial_carry()
+        )
+        act = jax.vmap(agent.act, in_axes=(None, 0, 0, 0))
+    else:
+        act = jax.vmap(agent.act, in_axes=(None, 0, 0))
+    carry0 = (k_loop, env_state, obs, zeros, zeros, jnp.zeros(num_episodes, bool), 0, fresh)
 
     def cond(c):
         return jnp.logical_and(~jnp.all(c[5]), c[6] < max_steps)
 
     def body(c):
-        key, env_state, obs, running, returns, finished, t = c
+        key, env_state, obs, running, returns, finished, t, memory = c
         key, k_act, k_step = jax.random.split(key, 3)
-        action = act(state, obs, jax.random.split(k_act, num_episodes))
+        k_acts = jax.random.split(k_act, num_episodes)
+        if fresh is None:
+            action = act(state, obs, k_acts)
+        else:
+            action, memory = act(state, obs, k_acts, memory)
         obs, env_state, reward, term, trunc, info = step(
             jax.random.split(k_step, num_episodes), env_state, action, params
         )
         running = running + reward
         ended = jnp.logical_or(term, trunc)
+        if fresh is not None:
+            memory = jax.tree.map(
+                lambda f, m: jnp.where(ended.reshape(ended.shape + (1,) * (m.ndim - 1)), f, m),
+                fresh,
+                memory,
+            )
         ep_ret = info.get("episode_return", running)
         newly = ended & ~finished
         returns = jnp.where(newly, ep_ret, returns)
         finished = finished | ended
         running = jnp.where(ended, 0.0, running)
-        return key, env_state, obs, running, returns, finished, t + 1
+        return key, env_state, obs, running, returns, finished, t + 1, memory
 
     out = jax.lax.while_loop(cond, body, carry0)
     running, returns, finished = out[3], out[4], out[5]

@@ -22,6 +22,7 @@ from purerl.envs.make import (
     register,
     registered_envs,
 )
+from purerl.envs.pomdp import POSITIONS, MaskVelocity
 from purerl.envs.wrappers import (
     EpisodeStatistics,
     NormalizeObservation,
@@ -40,7 +41,9 @@ __all__ = [
     "is_goal_env",
     "is_goal_obs",
     "network_input",
+    "POSITIONS",
     "EpisodeStatistics",
+    "MaskVelocity",
     "NormalizeObservation",
     "NormalizeReward",
     "RescaleAction",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnax
@@ -11,7 +12,7 @@ import jax
 import numpy as np
 from gymnax.environments import environment, spaces
 
-from purerl.envs import checks, goal, masked, minatar, suites
+from purerl.envs import checks, goal, masked, minatar, pomdp, suites
 from purerl.envs import wrappers as w
 
 # purerl's own environments (goal-conditioned envs, ...) register here: id -> factory
@@ -51,7 +52,7 @@ def _base_env(env_id, env_params, kwargs):
                 f"Unknown environment id {env_id!r}.{hint} "
                 "(purerl.envs.registered_envs() lists every id.)"
             )
-        return env, default if env_params is None else env_params
+        return env, _params(env_id, default, env_params)
     if isinstance(env_id, environment.Environment | w.Wrapper) or hasattr(env_id, "step"):
         if kwargs:
             raise ValueError("make_env: keyword arguments only apply to an env id string")
@@ -62,6 +63,26 @@ def _base_env(env_id, env_params, kwargs):
     )
 
 
+def _params(env_id, default, env_params):
+    """`env_params`, or the defaults with the fields of an `env_params` dict replaced."""
+    if env_params is None:
+        return default
+    if not isinstance(env_params, Mapping):
+        return env_params
+    names = (
+        {f.name for f in dataclasses.fields(default)}
+        if dataclasses.is_dataclass(default)
+        else set()
+    )
+    unknown = sorted(set(env_params) - names)
+    if unknown:
+        raise ValueError(
+            f"make_env: env_params {unknown} are not parameters of {env_id!r}; "
+            f"it has {sorted(names)}"
+        )
+    return default.replace(**env_params)
+
+
 def make_env(
     env_id: str | environment.Environment,
     env_params: Any = None,
@@ -69,6 +90,7 @@ def make_env(
     normalize_obs: bool = False,
     normalize_reward: bool = False,
     reward_gamma: float = 0.99,
+    observe: str | tuple[int, ...] = "full",
     **kwargs,
 ) -> tuple[Any, Any]:
     """Build an environment with purerl's standard wrappers.
@@ -77,15 +99,21 @@ def make_env(
       env_id: a gymnax id (`"CartPole-v1"`, ...), a purerl id, another suite's id with its
         prefix (`"brax/halfcheetah"`, `"jumanji/Snake-v1"`, ...: `purerl.envs.suites`), or
         a gymnax `Environment` instance of your own.
-      env_params: env parameters; None takes the env's defaults.
+      env_params: env parameters; None takes the env's defaults; a dict (with an env id)
+        replaces those fields of the defaults, e.g.
+        `make_env("MemoryChain-bsuite", env_params={"memory_length": 20})`.
       normalize_obs: running mean/std observation normalisation (statistics in the state).
       normalize_reward: scale rewards by the running std of the discounted return.
       reward_gamma: discount of that return.
+      observe: "full"; "position", the velocity-masked POMDP (`pomdp.MaskVelocity`: only
+        the position entries of CartPole, Pendulum, Acrobot or MountainCar are observed);
+        or a sequence of observation indices to keep.
       **kwargs: passed to `gymnax.make` (or to the purerl env's factory, or the suite's
         own constructor).
 
     Returns:
-      `(env, env_params)`. Wrappers, innermost first: continuous actions rescaled from
+      `(env, env_params)`. Wrappers, innermost first: the observed entries (`observe`);
+      continuous actions rescaled from
       [-1, 1] to the env's bounds; episode statistics (raw rewards); observation and reward
       normalisation when asked for.
 
@@ -93,6 +121,7 @@ def make_env(
       ValueError: an unknown env id (naming close matches).
     """
     env, params = _base_env(env_id, env_params, kwargs)
+    env = pomdp.observe_wrapper(env, env_id, params, observe)
     checks.check_env(env, params)
     if isinstance(env.action_space(params), spaces.Box):
         env = w.RescaleAction(env)

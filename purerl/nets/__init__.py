@@ -1,6 +1,7 @@
 """Networks by concept: torsos (MLP, activations, orthogonal init), actors (policy heads,
 deterministic, tanh-Gaussian and discrete actors, `ActorCritic`), critics (value, Q,
 distributional and continuous Q networks, critic ensembles), dynamics (PETS' Gaussian MLP),
+recurrent torsos (GRU, LSTM, `RecurrentActorCritic`),
 `PolicyValueNet` (AlphaZero), discriminators (GAIL, AIRL) and a small transformer LM.
 
 All flax imports of purerl live in this package. Modules are flax linen modules: their
@@ -32,6 +33,15 @@ from purerl.nets.discriminators import Discriminator, ShapedReward
 from purerl.nets.dynamics import GaussianMLP, bound_penalty
 from purerl.nets.masks import action_mask, mask_logits, masked_argmax, uniform_legal_action
 from purerl.nets.policy_value import PolicyValueNet
+from purerl.nets.recurrent import (
+    CELLS,
+    GRUCell,
+    LSTMCell,
+    RecurrentActorCritic,
+    RecurrentTorso,
+    reset_carry,
+    zero_carry,
+)
 from purerl.nets.torsos import (
     ACTIVATIONS,
     CNN,
@@ -48,6 +58,13 @@ from purerl.nets.transformer import TransformerLM
 __all__ = [
     "ACTIVATIONS",
     "CNN",
+    "CELLS",
+    "GRUCell",
+    "LSTMCell",
+    "RecurrentActorCritic",
+    "RecurrentTorso",
+    "reset_carry",
+    "zero_carry",
     "MLP",
     "TORSOS",
     "ActorCritic",
