@@ -194,3 +194,10 @@ def test_no_module_is_over_400_lines():
     }
     long = {path: n for path, n in lines.items() if n > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_test_file_names_are_unique():
+    """pytest imports test files by basename (no __init__.py under tests/): two files with
+    the same name in different folders make the second fail to collect."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})

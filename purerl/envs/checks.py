@@ -18,8 +18,10 @@ def _name(env) -> str:
     return getattr(env, "name", type(env).__name__)
 
 
-def check_env_params(env, env_params: Any) -> None:
-    """`env_params` must be of the type of the env's `default_params` (when it has them).
+def check_env_params(env, env_params: Any, where: str = "make_env") -> None:
+    """`env_params` must be of the type of the env's `default_params` (when it has them);
+    `where` names the caller in the message (`make_env`, or an algorithm's `make` given
+    params that did not come from `make_env`).
 
     Raises:
       TypeError: `env_params` is a dict, or another env's params, naming both types.
@@ -35,7 +37,7 @@ def check_env_params(env, env_params: Any) -> None:
         fields = ", ".join(f"{k}=..." for k in list(env_params)[:3])
         hint = f" (build it from the defaults: env.default_params.replace({fields}))"
     raise TypeError(
-        f"make_env: env_params for {_name(env)} must be a {type(default).__name__}, "
+        f"{where}: env_params for {_name(env)} must be a {type(default).__name__}, "
         f"got {type(env_params).__name__}{hint}"
     )
 

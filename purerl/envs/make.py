@@ -139,30 +139,36 @@ def make_env(
 
 
 # ------------------------------------------------------------------ space helpers
+def _action_space(env, env_params):
+    checks.check_env_params(env, env_params, where="make")  # before the env reads them
+    return env.action_space(env_params)
+
+
 def is_discrete(env, env_params) -> bool:
-    return isinstance(env.action_space(env_params), spaces.Discrete)
+    return isinstance(_action_space(env, env_params), spaces.Discrete)
 
 
 def num_actions(env, env_params) -> int:
-    space = env.action_space(env_params)
+    space = _action_space(env, env_params)
     if not isinstance(space, spaces.Discrete):
         raise ValueError(f"{env_name(env)} has a continuous action space {space}")
     return int(space.n)
 
 
 def action_dim(env, env_params) -> int:
-    space = env.action_space(env_params)
+    space = _action_space(env, env_params)
     return int(np.prod(space.shape)) if space.shape else 1
 
 
 def action_shape(env, env_params) -> tuple[int, ...]:
-    return tuple(env.action_space(env_params).shape)
+    return tuple(_action_space(env, env_params).shape)
 
 
 def obs_shape(env, env_params) -> tuple[int, ...]:
     """Observation shape, read off a reset (robust to wrappers). For a goal-conditioned
     env (dict observations), the shape of the network input `concat(observation,
     desired_goal)`."""
+    checks.check_env_params(env, env_params, where="make")  # before JAX sees a wrong type
     reset_obs = lambda k: goal.network_input(env.reset(k, env_params)[0])
     return tuple(jax.eval_shape(reset_obs, jax.random.key(0)).shape)
 
@@ -171,6 +177,7 @@ def obs_ndim(env, env_params) -> int | tuple[tuple[str, int], ...]:
     """The trailing observation dims a network reads: `len(obs_shape)` for an array
     observation (a goal dict counts as its network input), `((key, ndim), ...)` sorted by
     key for any other dict observation (e.g. `{"obs": ..., "action_mask": ...}`)."""
+    checks.check_env_params(env, env_params, where="make")  # before JAX sees a wrong type
     reset_obs = lambda k: goal.network_input(env.reset(k, env_params)[0])
     obs = jax.eval_shape(reset_obs, jax.random.key(0))
     if isinstance(obs, dict):

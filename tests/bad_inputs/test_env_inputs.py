@@ -93,11 +93,6 @@ def test_registered_envs_pass_the_checks(env_id):
 @pytest.mark.parametrize(
     ("env_id", "bad", "names"),
     [
-        (
-            "CartPole-v1",
-            {"max_steps_in_episode": 10},
-            ["env_params", "EnvParams", "dict", "replace"],
-        ),
         ("CartPole-v1", (500,), ["env_params", "EnvParams", "tuple"]),
         ("CartPole-v1", 500, ["env_params", "int"]),
         ("CartPole-v1", "default", ["env_params", "str"]),
@@ -106,6 +101,15 @@ def test_registered_envs_pass_the_checks(env_id):
 def test_wrong_env_params_type(raises_clearly, env_id, bad, names):
     with raises_clearly(TypeError, *names):
         purerl.make_env(env_id, env_params=bad)
+
+
+def test_dict_env_params_override_known_fields_and_name_unknown_ones(raises_clearly):
+    """A dict (with an env id) replaces fields of the defaults; a name the params do not
+    have is a clear error naming it (not a failure deep inside the env's step)."""
+    _, params = purerl.make_env("CartPole-v1", env_params={"max_steps_in_episode": 10})
+    assert params.max_steps_in_episode == 10
+    with raises_clearly(ValueError, "env_params", "max_step"):
+        purerl.make_env("CartPole-v1", env_params={"max_step": 10})
 
 
 def test_another_env_s_params(raises_clearly):
@@ -141,3 +145,18 @@ def test_user_env_params_as_dict(raises_clearly):
 def test_user_env_reset_and_step_disagree(raises_clearly, env, names):
     with raises_clearly(ValueError, "make_env", *names):
         purerl.make_env(env)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn", "td3", "sac"])
+def test_make_with_dict_env_params_names_them(raises_clearly, algo):
+    """Params that did not come from `make_env` (a dict) reach an algorithm's `make`
+    directly: a clear error before JAX traces the env with them."""
+    import importlib
+
+    import gymnax
+
+    mod = importlib.import_module(f"purerl.algos.{algo}")
+    env_id = "Pendulum-v1" if algo in ("td3", "sac") else "CartPole-v1"
+    env, _ = gymnax.make(env_id)
+    with raises_clearly(TypeError, "make", "env_params", "dict"):
+        mod.make(env, {"max_steps_in_episode": 10}, mod.Config())
