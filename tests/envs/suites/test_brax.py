@@ -9,7 +9,7 @@ from gymnax.environments import spaces
 
 import purerl
 
-KW = {"backend": "positional"}
+KW = {"backend": "spring"}
 
 
 @pytest.fixture(scope="module")
