@@ -18,7 +18,14 @@ def _ppo_smoke(env, params, num_seeds: int = 2, **config):
     called twice; it traces once and its metrics are finite."""
     from purerl.algos import ppo
 
-    cfg = dict(total_timesteps=64, num_envs=2, num_steps=8, num_minibatches=2, hidden_sizes=(8,))
+    cfg = dict(
+        total_timesteps=16,
+        num_envs=2,
+        num_steps=4,
+        num_epochs=1,
+        num_minibatches=1,
+        hidden_sizes=(8,),
+    )
     agent = ppo.make(env, params, ppo.Config(**{**cfg, **config}))
     states = jax.jit(jax.vmap(agent.init))(jax.random.split(jax.random.key(0), num_seeds))
     traces = []
@@ -37,14 +44,19 @@ def _ppo_smoke(env, params, num_seeds: int = 2, **config):
     return states, metrics
 
 
-def _flags_and_final(env, params, key, actions):
+def _flags_and_final(env, params, key, actions, edit=None):
     """Step a purerl env (make_env-wrapped) through `actions`; per step
-    `(obs, reward, terminated, truncated, final_observation)` stacked."""
+    `(obs, reward, terminated, truncated, final_observation)` stacked. With `edit`,
+    `actions` is a pair `(actions, marks)` and each step first sets
+    `state = edit(state, mark)` (e.g. to force a termination inside the same program)."""
     obs, state = env.reset(key, params)
 
     def body(carry, a):
         state, k = carry
         k, sk = jax.random.split(k)
+        if edit is not None:
+            a, mark = a
+            state = edit(state, mark)
         obs, state, r, term, trunc, info = env.step(sk, state, a, params)
         return (state, k), (obs, r, term, trunc, info["final_observation"])
 
@@ -55,12 +67,15 @@ def _flags_and_final(env, params, key, actions):
 def _reference(raw_reset, raw_step, key, actions, limit=None):
     """The suite stepped by hand, as the adapter must step it under `_flags_and_final`'s
     keys: `raw_reset(key) -> (obs, s)`, `raw_step(key, s, a) -> (obs, s, reward,
-    terminated, truncated)` in the suite's own API. Episode ends reset with the key gymnax's
-    auto-reset uses (the second half of the step key). Returns the same stacked tuple."""
+    terminated, truncated)` in the suite's own API (`a` an `(action, mark)` pair when
+    `actions` is a pair of arrays, as with `_flags_and_final`'s `edit`). Episode ends reset
+    with the key gymnax's auto-reset uses (the second half of the step key). Returns the
+    same stacked tuple."""
     raw_reset, raw_step = jax.jit(raw_reset), jax.jit(raw_step)
     _, s = raw_reset(key)
     k, t, out = key, 0, []
-    for a in actions:
+    steps = zip(*actions, strict=True) if isinstance(actions, tuple) else actions
+    for a in steps:
         k, sk = jax.random.split(k)
         k_step, k_reset = jax.random.split(sk)
         obs, s, r, term, trunc = raw_step(k_step, s, a)
@@ -109,7 +124,7 @@ def ppo_smoke():
 
 @pytest.fixture
 def rollout():
-    return jax.jit(_flags_and_final, static_argnums=0)
+    return jax.jit(_flags_and_final, static_argnums=0, static_argnames="edit")
 
 
 __all__ = ["jnp"]

@@ -2,7 +2,6 @@
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 from craftax.craftax_env import make_craftax_env_from_name
 from gymnax.environments import spaces
@@ -31,42 +30,44 @@ def test_spaces(env, raw):
     assert purerl.envs.obs_shape(e, params) == raw[0].observation_space(raw[1]).shape
 
 
-def test_time_limit_truncates(env, raw, rollout, reference, same_rollout):
+def _kill(state, mark):
+    """The adapter's state with the player's health set to 0 where `mark`."""
+    inner = state.env_state.inner
+    health = jnp.where(mark, 0.0, inner.player_health).astype(inner.player_health.dtype)
+    return state.replace(
+        env_state=state.env_state.replace(inner=inner.replace(player_health=health))
+    )
+
+
+def test_rollout_equals_craftax(env, raw, rollout, reference, same_rollout):
     """Doing nothing until `max_timesteps=5`: Craftax's `done` (its time limit) is
-    `truncated`, not `terminated`; a killed player (health set to 0 by hand) is
-    `terminated`, as Craftax's game-over says; everything equals Craftax's own."""
+    `truncated`, not `terminated`; a player killed mid-episode (health set to 0 by hand, in
+    the same program, on both sides) is `terminated`, as Craftax's game-over says (done,
+    discount 0); observations, rewards, flags and final observations equal Craftax's own."""
     e, params = env
     r, rp = raw
-    actions = jnp.zeros(12, jnp.int32)
+    actions = jnp.zeros(13, jnp.int32)
+    marks = jnp.arange(13) == 6  # steps 0-4 time out; 5, 6 killed; 7-11 time out
     key = jax.random.key(0)
 
     def raw_reset(k):
         return r.reset_env(k, rp)
 
-    def raw_step(k, s, a):
+    def raw_step(k, s, a_mark):
+        a, mark = a_mark
+        s = s.replace(
+            player_health=jnp.where(mark, 0.0, s.player_health).astype(s.player_health.dtype)
+        )
         obs, s, rew, done, info = r.step_env(k, s, a, rp)
         time_up = s.timestep >= rp.max_timesteps
-        return obs, s, rew, done & ~time_up, time_up
+        dead = done & ~time_up
+        return obs, s, rew, dead & (info["discount"] == 0), time_up & ~dead
 
-    want = reference(raw_reset, raw_step, key, actions)
-    got = rollout(e, params, key, actions)[1]
-    np.testing.assert_array_equal(np.asarray(got[3]), want[3])
-    assert want[3].sum() == 2 and not want[2].any()
-    np.testing.assert_allclose(np.asarray(got[0]), want[0], atol=1e-6)
-    np.testing.assert_allclose(np.asarray(got[4]), want[4], atol=1e-6)
-    np.testing.assert_allclose(np.asarray(got[1]), want[1], atol=1e-6)
-
-    # termination: the player's health at 0 ends the game (Craftax: done, discount 0)
-    obs, state = e.reset(key, params)
-    inner = state.env_state.inner
-    inner = inner.replace(player_health=jnp.zeros_like(inner.player_health))
-    state = state.replace(env_state=state.env_state.replace(inner=inner))
-    _, _, _, term, trunc, info = jax.jit(e.step)(key, state, 0, params)
-    k_step = jax.random.split(key)[0]
-    robs, _, _, rdone, rinfo = jax.jit(r.step_env)(k_step, inner, 0, rp)
-    assert bool(rdone) and float(rinfo["discount"]) == 0.0
-    assert bool(term) and not bool(trunc)
-    np.testing.assert_allclose(np.asarray(info["final_observation"]), np.asarray(robs))
+    want = reference(raw_reset, raw_step, key, (actions, marks))
+    got = rollout(e, params, key, (actions, marks), edit=_kill)[1]
+    same_rollout(got, want, atol=1e-6)
+    assert list(want[2].nonzero()[0]) == [6], want[2]
+    assert list(want[3].nonzero()[0]) == [4, 11], want[3]
 
 
 def test_ppo_runs_vmapped_without_retrace(env, ppo_smoke):
