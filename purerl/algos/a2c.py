@@ -131,17 +131,7 @@ def segment_gradients(
 
 def build(env, env_params, config: Config):
     """The network and optimiser of A2C/A3C for `env` (validates the pairing)."""
-    net = onpolicy.make_actor_critic(
-        env,
-        env_params,
-        config.hidden_sizes,
-        config.activation,
-        config.shared_torso,
-        config.log_std_init,
-        config=config,
-        recurrent=config.recurrent,
-        recurrent_size=config.recurrent_size,
-    )
+    net = onpolicy.config_actor_critic(env, env_params, config, config.shared_torso)
     return net, make_optimizer(config, config.num_updates)
 
 

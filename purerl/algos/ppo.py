@@ -289,17 +289,7 @@ def build(env, env_params, config: Config, *, allow_recurrent: bool = False):
             f"ppo.Config.recurrent = {config.recurrent!r}: this learner trains a feed-forward "
             "policy (recurrent policies: ppo.make); leave it None"
         )
-    net = onpolicy.make_actor_critic(
-        env,
-        env_params,
-        config.hidden_sizes,
-        config.activation,
-        config.shared_torso,
-        config.log_std_init,
-        config=config,
-        recurrent=config.recurrent,
-        recurrent_size=config.recurrent_size,
-    )
+    net = onpolicy.config_actor_critic(env, env_params, config, config.shared_torso)
     lr = config.learning_rate
     if config.anneal_lr:
         steps_per_update = config.num_epochs * config.num_minibatches

@@ -113,17 +113,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
             f"(time limit {limit} steps); REINFORCE learns from whole episodes, so set "
             f"num_steps >= {limit}"
         )
-    net = onpolicy.make_actor_critic(
-        env,
-        env_params,
-        config.hidden_sizes,
-        config.activation,
-        False,
-        config.log_std_init,
-        config=config,
-        recurrent=config.recurrent,
-        recurrent_size=config.recurrent_size,
-    )
+    net = onpolicy.config_actor_critic(env, env_params, config)
     tx = onpolicy.make_optimizer(
         "adam", config.learning_rate, max_grad_norm=config.max_grad_norm, eps=1e-8
     )

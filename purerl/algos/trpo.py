@@ -176,15 +176,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     """Build TRPO for `env` (from `purerl.make_env`). Raises ValueError on bad input."""
     if not isinstance(config, Config):
         raise ValueError(f"trpo.make expects a trpo.Config, got {type(config).__name__}")
-    net = onpolicy.make_actor_critic(
-        env,
-        env_params,
-        config.hidden_sizes,
-        config.activation,
-        False,
-        config.log_std_init,
-        config=config,
-    )
+    net = onpolicy.config_actor_critic(env, env_params, config)
     tx_v = onpolicy.make_optimizer("adam", config.value_learning_rate)
     T, B = config.num_steps, config.num_envs
 

@@ -76,17 +76,7 @@ def make(env, env_params, config: Config = Config()) -> Agent:
     """Build VPG for `env` (from `purerl.make_env`). Raises ValueError on bad input."""
     if not isinstance(config, Config):
         raise ValueError(f"vpg.make expects a vpg.Config, got {type(config).__name__}")
-    net = onpolicy.make_actor_critic(
-        env,
-        env_params,
-        config.hidden_sizes,
-        config.activation,
-        False,
-        config.log_std_init,
-        config=config,
-        recurrent=config.recurrent,
-        recurrent_size=config.recurrent_size,
-    )
+    net = onpolicy.config_actor_critic(env, env_params, config)
     tx = onpolicy.make_optimizer("adam", config.learning_rate, max_grad_norm=config.max_grad_norm)
     tx_v = onpolicy.make_optimizer("adam", config.value_learning_rate)
     T, B = config.num_steps, config.num_envs

@@ -16,7 +16,7 @@ import jax
 
 from purerl import envs
 from purerl.core import validation as V
-from purerl.nets import TORSOS, TorsoSpec
+from purerl.nets import TORSOS, ActorCritic, RecurrentActorCritic, TorsoSpec
 from purerl.types import ACTION_MASK
 
 
@@ -97,3 +97,67 @@ def first_obs(obs):
 
 
 __all__ = ["TorsoConfig", "first_obs", "image_leaves", "net_kwargs"]
+
+
+# ------------------------------------------------------ on-policy actor-critics
+def make_actor_critic(
+    env,
+    env_params,
+    hidden_sizes: Sequence[int],
+    activation: str,
+    shared_torso: bool = False,
+    log_std_init: float = 0.0,
+    *,
+    config: TorsoConfig | None = None,
+    recurrent: str | None = None,
+    recurrent_size: int = 64,
+) -> ActorCritic | RecurrentActorCritic:
+    """An `ActorCritic` sized for `env`: categorical head for discrete actions, diagonal
+    Gaussian (in the [-1, 1] action space of `RescaleAction`) for continuous ones; its
+    torsos follow `config`'s torso fields (`networks.net_kwargs`; None: MLPs). With
+    `recurrent` ("gru" | "lstm"), a `RecurrentActorCritic`: the MLP, then the cell (flat
+    vector observations only)."""
+    discrete = envs.is_discrete(env, env_params)
+    action_dim = envs.num_actions(env, env_params) if discrete else envs.action_dim(env, env_params)
+    kwargs = dict(
+        action_dim=action_dim,
+        discrete=discrete,
+        hidden_sizes=tuple(hidden_sizes),
+        activation=activation,
+        shared_torso=shared_torso,
+        log_std_init=log_std_init,
+    )
+    torso = net_kwargs(config, env, env_params) if config is not None else _mlp(env, env_params)
+    if recurrent is None:
+        return ActorCritic(**kwargs, **torso)
+    if torso["obs_ndim"] != 1:
+        raise ValueError(
+            f"recurrent={recurrent!r} reads flat vector observations; {envs.env_name(env)} "
+            f"observes {torso['obs_ndim']} (CNN torsos and dict observations are feed-forward "
+            "only: leave recurrent None)"
+        )
+    return RecurrentActorCritic(**kwargs, obs_ndim=1, cell=recurrent, recurrent_size=recurrent_size)
+
+
+def config_actor_critic(env, env_params, config, shared_torso: bool = False):
+    """`make_actor_critic` with every network field (sizes, activation, `log_std_init`,
+    torso, recurrent cell) read from an on-policy `config`."""
+    return make_actor_critic(
+        env,
+        env_params,
+        config.hidden_sizes,
+        config.activation,
+        shared_torso,
+        config.log_std_init,
+        config=config,
+        recurrent=config.recurrent,
+        recurrent_size=config.recurrent_size,
+    )
+
+
+def is_recurrent(net) -> bool:
+    return isinstance(net, RecurrentActorCritic)
+
+
+def _mlp(env, env_params) -> dict:
+    return {"obs_ndim": envs.obs_ndim(env, env_params)}

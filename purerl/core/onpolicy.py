@@ -29,14 +29,19 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import envs
 from purerl.core import schedules
 from purerl.core import validation as V
 from purerl.core.losses import masked_mean, normalize
-from purerl.core.networks import TorsoConfig, first_obs, net_kwargs
+from purerl.core.networks import (  # the network constructors, re-exported here
+    TorsoConfig,
+    config_actor_critic,  # noqa: F401
+    first_obs,
+    is_recurrent,
+    make_actor_critic,  # noqa: F401
+)
 from purerl.core.returns import gae
 from purerl.core.rollout import env_step, reset_envs, rollout
-from purerl.nets import ACTIVATIONS, CELLS, ActorCritic, RecurrentActorCritic, reset_carry
+from purerl.nets import ACTIVATIONS, CELLS, reset_carry
 from purerl.types import Activation
 
 POLICY_KEYS = ("actor_torso", "policy_head")
@@ -94,53 +99,6 @@ class RolloutConfig(TorsoConfig):
     @property
     def num_updates(self) -> int:
         return self.total_timesteps // self.batch_size
-
-
-def make_actor_critic(
-    env,
-    env_params,
-    hidden_sizes: Sequence[int],
-    activation: str,
-    shared_torso: bool = False,
-    log_std_init: float = 0.0,
-    *,
-    config: TorsoConfig | None = None,
-    recurrent: str | None = None,
-    recurrent_size: int = 64,
-) -> ActorCritic | RecurrentActorCritic:
-    """An `ActorCritic` sized for `env`: categorical head for discrete actions, diagonal
-    Gaussian (in the [-1, 1] action space of `RescaleAction`) for continuous ones; its
-    torsos follow `config`'s torso fields (`networks.net_kwargs`; None: MLPs). With
-    `recurrent` ("gru" | "lstm"), a `RecurrentActorCritic`: the MLP, then the cell (flat
-    vector observations only)."""
-    discrete = envs.is_discrete(env, env_params)
-    action_dim = envs.num_actions(env, env_params) if discrete else envs.action_dim(env, env_params)
-    kwargs = dict(
-        action_dim=action_dim,
-        discrete=discrete,
-        hidden_sizes=tuple(hidden_sizes),
-        activation=activation,
-        shared_torso=shared_torso,
-        log_std_init=log_std_init,
-    )
-    torso = net_kwargs(config, env, env_params) if config is not None else _mlp(env, env_params)
-    if recurrent is None:
-        return ActorCritic(**kwargs, **torso)
-    if torso["obs_ndim"] != 1:
-        raise ValueError(
-            f"recurrent={recurrent!r} reads flat vector observations; {envs.env_name(env)} "
-            f"observes {torso['obs_ndim']} (CNN torsos and dict observations are feed-forward "
-            "only: leave recurrent None)"
-        )
-    return RecurrentActorCritic(**kwargs, obs_ndim=1, cell=recurrent, recurrent_size=recurrent_size)
-
-
-def is_recurrent(net) -> bool:
-    return isinstance(net, RecurrentActorCritic)
-
-
-def _mlp(env, env_params) -> dict:
-    return {"obs_ndim": envs.obs_ndim(env, env_params)}
 
 
 def split_params(params: dict) -> tuple[dict, dict]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from purerl.nets.critics import ValueHead
 from purerl.nets.masks import action_mask, mask_logits
-from purerl.nets.torsos import MLP, InputFn, Torso, TorsoSpec, orthogonal
+from purerl.nets.torsos import MLP, InputFn, Torso, TorsoSpec, mlp_named_torso, orthogonal
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -147,16 +147,7 @@ class DiscreteActor(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        # named as the MLP it replaced: the same parameter paths, so the same init and checkpoints
-        torso = Torso(
-            self.hidden_sizes,
-            self.activation,
-            self.obs_ndim,
-            self.input_fn,
-            self.torso,
-            name="MLP_0",
-        )
-        h = torso(obs)
+        h = mlp_named_torso(self)(obs)
         logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
         return mask_logits(logits, action_mask(obs))
 

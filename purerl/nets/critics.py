@@ -8,7 +8,14 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from purerl.nets.torsos import MLP, InputFn, Torso, TorsoSpec, network_array, orthogonal
+from purerl.nets.torsos import (
+    MLP,
+    InputFn,
+    TorsoSpec,
+    mlp_named_torso,
+    network_array,
+    orthogonal,
+)
 
 
 class ValueHead(nn.Module):
@@ -33,16 +40,7 @@ class QNetwork(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        # named as the MLP it replaced: the same parameter paths, so the same init and checkpoints
-        torso = Torso(
-            self.hidden_sizes,
-            self.activation,
-            self.obs_ndim,
-            self.input_fn,
-            self.torso,
-            name="MLP_0",
-        )
-        h = torso(obs)
+        h = mlp_named_torso(self)(obs)
         if not self.dueling:
             return nn.Dense(self.num_actions, kernel_init=orthogonal(1.0))(h)
         a = nn.Dense(self.num_actions, kernel_init=orthogonal(1.0))(h)
@@ -65,16 +63,7 @@ class DistributionalQNetwork(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        # named as the MLP it replaced: the same parameter paths, so the same init and checkpoints
-        torso = Torso(
-            self.hidden_sizes,
-            self.activation,
-            self.obs_ndim,
-            self.input_fn,
-            self.torso,
-            name="MLP_0",
-        )
-        h = torso(obs)
+        h = mlp_named_torso(self)(obs)
         out = nn.Dense(self.num_actions * self.num_outputs, kernel_init=orthogonal(1.0))(h)
         return out.reshape(out.shape[:-1] + (self.num_actions, self.num_outputs))
 

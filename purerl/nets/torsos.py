@@ -267,3 +267,17 @@ __all__ = [
     "network_array",
     "orthogonal",
 ]
+
+
+def mlp_named_torso(module: nn.Module) -> Torso:
+    """The `Torso` of a compact network with fields `hidden_sizes, activation, obs_ndim,
+    input_fn, torso`, named `MLP_0` as the plain MLP it replaced: the same parameter paths,
+    so the same initial weights and checkpoints as before the torso option."""
+    return Torso(
+        module.hidden_sizes,
+        module.activation,
+        module.obs_ndim,
+        module.input_fn,
+        module.torso,
+        name="MLP_0",
+    )

@@ -14,26 +14,19 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from purerl.envs.suites.base import SuiteEnv, box, require
+from purerl.envs.suites.base import box, require
+from purerl.envs.suites.brax import BraxEnv
 
 
-class PlaygroundEnv(SuiteEnv):
+class PlaygroundEnv(BraxEnv):
+    """Brax's adapter (Playground's envs step brax `State`s), with Playground's reset key
+    (raw `uint32` key data) and observation sizes (an int, a shape, or a dict of them)."""
+
     suite = "playground"
-
-    def __init__(self, env, env_name: str, episode_length: int):
-        super().__init__(env_name, episode_length)
-        self.env = env
 
     def _reset(self, key):
         s = self.env.reset(jax.random.key_data(key) if _typed(key) else key)
         return s.obs, s
-
-    def _step(self, key, inner, action):
-        s = self.env.step(inner, jnp.asarray(action, jnp.float32))
-        return s.obs, s, s.reward, s.done > 0.5, jnp.zeros((), bool), {}
-
-    def action_space(self, params=None):
-        return box((self.env.action_size,), -1.0, 1.0)
 
     def observation_space(self, params=None):
         size = self.env.observation_size
