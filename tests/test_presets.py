@@ -5,7 +5,7 @@ import pytest
 
 from purerl import presets
 from purerl.algos import c51, dqn, ppo, qrdqn
-from purerl.cli.experiment import _env_flag
+from purerl.cli.flags import env_flag as _env_flag
 
 
 def test_minatar_presets_build_valid_configs_with_a_source():

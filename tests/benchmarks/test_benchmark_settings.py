@@ -11,14 +11,14 @@ from purerl.algos import dqn, ppo, td3
 
 def test_dqn_is_dqn_config_defaults():
     assert settings.purerl_config("dqn") == dqn.Config(total_timesteps=100_000)
-    assert settings.purerl_config("dqn", 5_000) == dqn.Config(total_timesteps=5_000)
+    assert settings.purerl_config("dqn", 50_000) == dqn.Config(total_timesteps=50_000)
 
 
 def test_changed_dqn_default_flows_through(monkeypatch):
     changed = dataclasses.replace(dqn.Config(), gradient_steps=3, learning_rate=3e-4)
     monkeypatch.setattr(dqn, "Config", lambda: changed)
-    config = settings.purerl_config("dqn", 2_000)
-    assert config == dataclasses.replace(changed, total_timesteps=2_000)
+    config = settings.purerl_config("dqn", 20_000)
+    assert config == dataclasses.replace(changed, total_timesteps=20_000)
     record = settings.config_record("dqn")
     assert record["gradient_steps"] == 3 and record["learning_rate"] == 3e-4
 
