@@ -47,7 +47,8 @@ def _curve(run_dir):
     seeds = sorted({int(r["seed"]) for r in rows})
     per = [[r for r in rows if int(r["seed"]) == s] for s in seeds]
     steps = np.array([float(r["env_steps"]) for r in per[0]])
-    ret = np.array([[float(r["episode_return"]) for r in p] for p in per])
+    # blank before a seed's first completed episode (metrics.csv keeps completed episodes only)
+    ret = np.array([[float(r["episode_return"] or "nan") for r in p] for p in per])
     return steps, ret
 
 
@@ -73,7 +74,7 @@ def _strip(ax, groups, target, title):
 
 
 def _learning(ax, steps, ret, target, final, title):
-    mean, std = ret.mean(0), ret.std(0)
+    mean, std = np.nanmean(ret, 0), np.nanstd(ret, 0)
     ax.plot(steps, mean, label=f"training episodes, mean of {ret.shape[0]} seeds")
     ax.fill_between(steps, mean - std, mean + std, alpha=0.3)
     ax.axhline(target, ls="--", color="gray", label=f"target {target:g}")
