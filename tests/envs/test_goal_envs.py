@@ -171,8 +171,12 @@ def test_networks_take_concat_of_observation_and_desired_goal():
     assert not np.allclose(
         q.apply(q.init(jax.random.key(1), obs), moved), q.apply(q.init(jax.random.key(1), obs), obs)
     )
-    with pytest.raises(ValueError, match="FlattenGoal"):  # no input_fn: a clear error
-        QNetwork(4, (8,)).init(jax.random.key(1), obs)
+    # no input_fn: a dict observation goes leaf by leaf through its own torso (issue 17),
+    # each leaf's features concatenated, so the goal still moves the output
+    plain = QNetwork(4, (8,), obs_ndim=tuple((k, 1) for k in sorted(obs)))
+    pp = plain.init(jax.random.key(1), obs)
+    assert plain.apply(pp, obs).shape == (3, 4)
+    assert not np.allclose(plain.apply(pp, moved), plain.apply(pp, obs))
 
 
 @pytest.mark.parametrize("env_id", ["BitFlip-v0", "PointReach-v0"])
